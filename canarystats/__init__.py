@@ -1,0 +1,60 @@
+"""canarystats: statistics that decide canary releases.
+
+The public API, re-exported flat. See the README for a tour.
+"""
+
+from canarystats.errors import (
+    CanaryStatsWarning,
+    DataError,
+    InsufficientDataWarning,
+    SpecError,
+    UnknownFieldWarning,
+)
+from canarystats.observations import Observations, Reason, Verdict
+from canarystats.spec import (
+    METHODS,
+    Criterion,
+    ExperimentSpec,
+    TrafficControl,
+    format_duration,
+    parse_duration,
+)
+from canarystats.strategies import (
+    Outcome,
+    RunResult,
+    State,
+    StepResult,
+    initial_state,
+    run_experiment,
+    step,
+)
+from canarystats.tolerances import CriterionResult, evaluate_criterion, round3
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "METHODS",
+    "CanaryStatsWarning",
+    "Criterion",
+    "CriterionResult",
+    "DataError",
+    "ExperimentSpec",
+    "InsufficientDataWarning",
+    "Observations",
+    "Outcome",
+    "Reason",
+    "RunResult",
+    "SpecError",
+    "State",
+    "StepResult",
+    "TrafficControl",
+    "UnknownFieldWarning",
+    "Verdict",
+    "evaluate_criterion",
+    "format_duration",
+    "initial_state",
+    "parse_duration",
+    "round3",
+    "run_experiment",
+    "step",
+]

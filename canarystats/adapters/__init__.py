@@ -1,0 +1,1 @@
+"""Adapters at the edges: Iter8 documents, data frames (and, later, Prometheus)."""

@@ -1,0 +1,30 @@
+"""Traffic strategies: ``check_and_increment`` and ``increment_without_check``.
+
+Every strategy follows the contract of :mod:`canarystats.strategies.base`:
+``step(spec, state, observations) -> (state, StepResult)``, pure and
+vectorized over the batch; :func:`run_experiment` plays whole experiments.
+"""
+
+from canarystats.strategies.base import Outcome, State, StepResult, where_batch
+from canarystats.strategies.check_and_increment import initial_state, step
+from canarystats.strategies.runner import (
+    Observe,
+    RunResult,
+    final_split,
+    run_experiment,
+    window_seconds,
+)
+
+__all__ = [
+    "Observe",
+    "Outcome",
+    "RunResult",
+    "State",
+    "StepResult",
+    "final_split",
+    "initial_state",
+    "run_experiment",
+    "step",
+    "where_batch",
+    "window_seconds",
+]

@@ -1,0 +1,149 @@
+"""The strategy contract: State, StepResult, Outcome.
+
+A strategy is a pure function ``step(spec, state, observations) -> (state,
+StepResult)``: no I/O, no clock, no globals. ``observations`` maps each
+metric name to its :class:`~canarystats.Observations` of shape
+``(*batch, 2)``. Slices of the batch that are already done are left as they
+are, so experiments that end at different assessments can be stepped
+together.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Outcome", "State", "StepResult", "where_batch"]
+
+
+def _ro(value: Any) -> Any:
+    arr = np.array(value)
+    arr.flags.writeable = False
+    return arr
+
+
+def _eq() -> Any:
+    return attrs.cmp_using(eq=lambda a, b: np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+
+
+class Outcome(enum.IntEnum):
+    """How an experiment ended (int8 codes in outcome arrays).
+
+    ROLLBACK
+        A criterion aborted, or the last assessment did not pass all
+        criteria: 100 % to the baseline.
+    PROMOTE
+        Success with ``on_success="candidate"``: 100 % to the candidate.
+    KEEP_BASELINE
+        Success with ``on_success="baseline"``: 100 % to the baseline.
+    KEEP_SPLIT
+        Success with ``on_success="both"``: the last split stays.
+    RUNNING
+        Not done yet.
+    """
+
+    ROLLBACK = 0
+    PROMOTE = 1
+    KEEP_BASELINE = 2
+    KEEP_SPLIT = 3
+    RUNNING = -1
+
+
+@attrs.frozen(kw_only=True)
+class State:
+    """The state of a strategy over a batch of experiments.
+
+    Attributes
+    ----------
+    traffic : ndarray of float, shape (*batch, 2)
+        The last recommended split in percent (baseline, candidate), kept as
+        floats as Iter8's analytics state did. Starts at (100, 0).
+    iteration : ndarray of int64, shape (*batch,)
+        The number of assessments made so far (0 before the first).
+    done : ndarray of bool, shape (*batch,)
+        The experiment has ended (after its last assessment, or an abort).
+    aborted : ndarray of bool, shape (*batch,)
+        A criterion aborted the experiment.
+    passed : ndarray of bool, shape (*batch,)
+        All criteria passed in the last assessment.
+    info : ndarray of float, shape (*batch, n_criteria, 2, 2)
+        Iter8's change-detection record (``success_criterion_information``):
+        per criterion and version, the stored ``[int(sample size), value]``;
+        NaN sample size = no entry yet, NaN value = Iter8's None.
+    method_states : tuple
+        One method state per criterion (see ``canarystats.tolerances``).
+    """
+
+    traffic: NDArray[np.float64] = attrs.field(converter=_ro, eq=_eq())
+    iteration: NDArray[np.int64] = attrs.field(converter=_ro, eq=_eq())
+    done: NDArray[np.bool_] = attrs.field(converter=_ro, eq=_eq())
+    aborted: NDArray[np.bool_] = attrs.field(converter=_ro, eq=_eq())
+    passed: NDArray[np.bool_] = attrs.field(converter=_ro, eq=_eq())
+    info: NDArray[np.float64] = attrs.field(converter=_ro, eq=_eq())
+    method_states: tuple[Any, ...] = attrs.field(converter=tuple)
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        """The batch shape."""
+        return tuple(self.done.shape)
+
+
+@attrs.frozen(kw_only=True)
+class StepResult:
+    """What one assessment decided, over a batch.
+
+    Attributes
+    ----------
+    verdicts, reasons : ndarray of int8, shape (*batch, n_criteria)
+        Codes of :class:`~canarystats.Verdict` and :class:`~canarystats.Reason`.
+    aborts : ndarray of bool, shape (*batch, n_criteria)
+        Each criterion's abort flag.
+    all_passed : ndarray of bool, shape (*batch,)
+        All criteria passed (Iter8's ``all_success_criteria_met``).
+    abort : ndarray of bool, shape (*batch,)
+        Some criterion aborted (Iter8's ``abort_experiment``).
+    changed : ndarray of bool, shape (*batch,)
+        Iter8's change detection saw a change; without one, traffic holds.
+    traffic : ndarray of float, shape (*batch, 2)
+        The recommended split (baseline, candidate) in percent, as Iter8's
+        analytics returned it (the first assessment increments even when it
+        aborts; the controller does not apply the split of an abort).
+    active : ndarray of bool, shape (*batch,)
+        The slices this step assessed (those not done before it).
+    """
+
+    verdicts: NDArray[np.int8]
+    reasons: NDArray[np.int8]
+    aborts: NDArray[np.bool_]
+    all_passed: NDArray[np.bool_]
+    abort: NDArray[np.bool_]
+    changed: NDArray[np.bool_]
+    traffic: NDArray[np.float64]
+    active: NDArray[np.bool_]
+
+
+def where_batch(mask: NDArray[np.bool_], new: Any, old: Any) -> Any:
+    """Take ``new`` where ``mask`` and ``old`` elsewhere, for arrays or attrs states.
+
+    Arrays (and array fields of attrs objects) whose leading axes are the
+    batch shape of ``mask`` are merged; other fields are taken from ``new``.
+    """
+    if isinstance(new, np.ndarray):
+        if new.shape[: mask.ndim] != mask.shape:
+            return new
+        m = mask.reshape(mask.shape + (1,) * (new.ndim - mask.ndim))
+        return np.where(m, new, old)
+    if attrs.has(type(new)):
+        changes = {
+            f.name: where_batch(mask, getattr(new, f.name), getattr(old, f.name))
+            for f in attrs.fields(type(new))
+            if f.init
+        }
+        return attrs.evolve(new, **changes)
+    if isinstance(new, tuple):
+        return tuple(where_batch(mask, a, b) for a, b in zip(new, old, strict=True))
+    return new

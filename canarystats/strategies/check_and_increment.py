@@ -1,0 +1,216 @@
+"""Iter8's ``check_and_increment`` and ``increment_without_check``, vectorized.
+
+``check_and_increment`` (Iter8 v0.1 analytics, reproduced exactly):
+
+- the first assessment, or one where all criteria pass, moves the candidate
+  to ``min(last + step_size, max_traffic_percent)``; otherwise traffic holds;
+- when Iter8's change detection sees no change in any criterion's sample
+  size or value, traffic holds whatever the verdicts;
+- the baseline gets ``100.0 - candidate``; traffic never decreases.
+
+Change detection runs per criterion, baseline then candidate, on the rounded
+values Iter8 fetched: with no stored entry, store it (a change); when the
+stored ``int(n)`` is smaller than the new one, replace it (a change); else
+when the value differs (a missing value equals a missing value), replace it
+(a change, even if the sample size shrank); else keep the entry.
+
+``increment_without_check`` (what Iter8 runs without success criteria)
+adds ``step_size`` at every assessment unless that would overshoot
+``max_traffic_percent`` (step 20 with max 50 stops at 40).
+
+Examples
+--------
+>>> from canarystats import (Criterion, ExperimentSpec, Observations,
+...                          TrafficControl, initial_state, step)
+>>> spec = ExperimentSpec(
+...     name="demo", target_service="reviews", baseline="v2", candidate="v3",
+...     traffic_control=TrafficControl(step_size=20, max_traffic_percent=80),
+...     criteria=[Criterion(metric="iter8_latency", tolerance_type="threshold",
+...                         tolerance=0.2, sample_size=6)])
+>>> state = initial_state(spec, ())
+>>> obs = {"iter8_latency": Observations(count=[0.0, 0.0], value=[float("nan")] * 2)}
+>>> state, result = step(spec, state, obs)   # the first assessment increments
+>>> result.traffic.tolist()
+[80.0, 20.0]
+>>> obs = {"iter8_latency": Observations(count=[50.0, 12.0], value=[0.1, 0.15])}
+>>> state, result = step(spec, state, obs)
+>>> result.traffic.tolist(), result.verdicts.tolist()
+([60.0, 40.0], [1])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from numpy.typing import NDArray
+
+from canarystats.errors import SpecError
+from canarystats.observations import Observations, Verdict
+from canarystats.spec import ExperimentSpec, param_shape
+from canarystats.strategies.base import State, StepResult, where_batch
+from canarystats.tolerances import fetch_iter8, get_method
+
+__all__ = ["initial_state", "step"]
+
+
+def _batch_param(name: str, value: object, batch_shape: tuple[int, ...]) -> NDArray[np.float64]:
+    shape = param_shape(value)  # type: ignore[arg-type]
+    try:
+        ok = np.broadcast_shapes(shape, batch_shape) == batch_shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise SpecError(
+            f"`{name}` of shape {shape} does not broadcast against the batch shape {batch_shape}"
+        )
+    return np.broadcast_to(np.asarray(value, dtype=np.float64), batch_shape)
+
+
+def initial_state(spec: ExperimentSpec, batch_shape: tuple[int, ...] = ()) -> State:
+    """The state before the first assessment: 100 % baseline, no history.
+
+    Parameters
+    ----------
+    spec : ExperimentSpec
+    batch_shape : tuple of int, default ()
+        The batch shape of the observations that will be stepped.
+    """
+    batch_shape = tuple(int(b) for b in batch_shape)
+    traffic = np.zeros((*batch_shape, 2))
+    traffic[..., 0] = 100.0
+    criteria = spec.resolved_criteria()
+    return State(
+        traffic=traffic,
+        iteration=np.zeros(batch_shape, dtype=np.int64),
+        done=np.zeros(batch_shape, dtype=bool),
+        aborted=np.zeros(batch_shape, dtype=bool),
+        passed=np.zeros(batch_shape, dtype=bool),
+        info=np.full((*batch_shape, len(criteria), 2, 2), np.nan),
+        method_states=tuple(get_method(c.method).init(c, batch_shape) for c in criteria),
+    )
+
+
+def _observations_for(
+    observations: Mapping[str, Observations], metric: str, batch_shape: tuple[int, ...]
+) -> Observations:
+    try:
+        obs = observations[metric]
+    except KeyError:
+        raise SpecError(
+            f"no observations for metric {metric!r}; got metrics {sorted(observations)}"
+        ) from None
+    if obs.batch_shape != batch_shape or obs.n_versions != 2:
+        raise SpecError(
+            f"observations of {metric!r} must have shape {(*batch_shape, 2)} "
+            f"(batch, versions), got {(*obs.batch_shape, obs.n_versions)}"
+        )
+    return obs
+
+
+def _detect_change(
+    info: NDArray[np.float64], n: NDArray[np.float64], value: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Iter8's change detection for one criterion, both versions at once.
+
+    ``info`` has shape (*batch, 2, 2) (version, [int(n), value]); ``n`` and
+    ``value`` (*batch, 2). Returns the new info and the per-slice change flag.
+    """
+    with np.errstate(invalid="ignore"):
+        new_n = np.trunc(n)
+        stored_n, stored_v = info[..., 0], info[..., 1]
+        empty = np.isnan(stored_n)
+        grew = stored_n < new_n
+        same_value = (stored_v == value) | (np.isnan(stored_v) & np.isnan(value))
+        replace = empty | grew | ~same_value
+    new_info = np.where(replace[..., None], np.stack([new_n, value], axis=-1), info)
+    return new_info, replace.any(axis=-1)
+
+
+def step(
+    spec: ExperimentSpec, state: State, observations: Mapping[str, Observations]
+) -> tuple[State, StepResult]:
+    """Make one assessment of every experiment in the batch.
+
+    Parameters
+    ----------
+    spec : ExperimentSpec
+        The experiment; tunable parameters may be arrays that broadcast
+        against the batch shape.
+    state : State
+        From :func:`initial_state` or a previous ``step``.
+    observations : mapping of str to Observations
+        Each criterion's metric, shape ``(*batch, 2)`` (baseline, candidate).
+
+    Returns
+    -------
+    state : State
+        The new state; slices that were done before are unchanged.
+    result : StepResult
+        Verdicts, reasons, aborts and the traffic decision.
+    """
+    batch = state.batch_shape
+    tc = spec.traffic_control
+    step_size = _batch_param("step_size", tc.step_size, batch)
+    max_pct = _batch_param("max_traffic_percent", tc.max_traffic_percent, batch)
+    criteria = spec.resolved_criteria()
+    if len(criteria) != len(state.method_states):
+        raise SpecError(
+            f"the state holds {len(state.method_states)} method states but the spec has "
+            f"{len(criteria)} criteria; start from initial_state(spec, batch_shape)"
+        )
+    n_crit = len(criteria)
+    verdicts = np.zeros((*batch, n_crit), dtype=np.int8)
+    reasons = np.zeros((*batch, n_crit), dtype=np.int8)
+    aborts = np.zeros((*batch, n_crit), dtype=bool)
+    info = np.array(state.info)
+    changed = np.zeros(batch, dtype=bool)
+    method_states = []
+    for i, criterion in enumerate(criteria):
+        obs = _observations_for(observations, criterion.metric, batch)
+        method = get_method(criterion.method)
+        mstate, verdicts[..., i], reasons[..., i], aborts[..., i] = method.update(
+            criterion, state.method_states[i], obs
+        )
+        method_states.append(mstate)
+        fetched = fetch_iter8(criterion, obs)
+        info[..., i, :, :], changed_i = _detect_change(info[..., i, :, :], fetched.n, fetched.value)
+        changed |= changed_i
+
+    all_passed = (verdicts == Verdict.PASS).all(axis=-1)
+    abort = aborts.any(axis=-1)
+    last = state.traffic[..., 1]
+    first = state.iteration == 0
+    if spec.effective_strategy == "increment_without_check":
+        proposed = last + step_size
+        candidate = np.where(proposed <= max_pct, proposed, last)
+        changed = np.ones(batch, dtype=bool)
+    else:
+        increment = changed & (first | all_passed)
+        candidate = np.where(increment, np.minimum(last + step_size, max_pct), last)
+    traffic = np.stack([100.0 - candidate, candidate], axis=-1)
+
+    active = ~state.done
+    iteration = state.iteration + 1
+    done = abort | (iteration > tc.max_iterations)
+    new_state = State(
+        traffic=traffic,
+        iteration=iteration,
+        done=done,
+        aborted=abort,
+        passed=all_passed,
+        info=info,
+        method_states=tuple(method_states),
+    )
+    new_state = where_batch(active, new_state, state)
+    result = StepResult(
+        verdicts=verdicts,
+        reasons=reasons,
+        aborts=aborts,
+        all_passed=all_passed,
+        abort=abort,
+        changed=changed,
+        traffic=traffic,
+        active=active,
+    )
+    return new_state, result

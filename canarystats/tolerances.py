@@ -1,0 +1,382 @@
+"""Threshold and delta tolerances, vectorized, and the criterion-method protocol.
+
+A criterion method judges one criterion over a batch of observations. Every
+method follows one protocol (:class:`CriterionMethod`)::
+
+    state = method.init(criterion, batch_shape)
+    state, verdict, reason, abort = method.update(criterion, state, observations)
+
+``state`` is a frozen attrs object of batch-leading arrays (the point method
+keeps the values it judged; later methods keep running p-values, posterior
+parameters or bucket counts); ``verdict`` and ``reason`` are int8 arrays of
+the batch shape (codes of :class:`~canarystats.Verdict` and
+:class:`~canarystats.Reason`), ``abort`` a bool array. Methods are found by
+name in :data:`METHOD_REGISTRY`; the criterion passed to ``update`` has its
+``confidence`` resolved (never None).
+
+The point method (``method="point"``) reproduces Iter8 v0.1's
+``simple_threshold`` and ``simple_delta`` exactly, including its rounding:
+
+- value and sample size are rounded as Python's ``float('%.3f' % x)``;
+- the rounded sample size decides sufficiency (``n >= sample_size``);
+- threshold passes iff ``value <= tolerance``; delta iff
+  ``candidate <= (1 + tolerance) * baseline`` (both inclusive);
+- abort iff (``stop_on_failure`` and sufficient and not passed) or (a
+  counter metric, sufficient, failing a threshold).
+
+Examples
+--------
+>>> import numpy as np
+>>> from canarystats import Criterion, Observations, evaluate_criterion
+>>> c = Criterion(metric="iter8_latency", tolerance_type="threshold",
+...               tolerance=0.2, sample_size=6)
+>>> obs = Observations(count=[[40.0, 12.0], [40.0, 3.0], [40.0, 12.0]],
+...                    value=[[0.1, 0.19], [0.1, 0.19], [0.1, 0.25]])
+>>> r = evaluate_criterion(c, obs)
+>>> r.verdict.tolist(), r.reason.tolist(), r.abort.tolist()
+([1, 0, -1], [0, 1, 0], [False, False, False])
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import attrs
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from canarystats.errors import InsufficientDataWarning, SpecError
+from canarystats.observations import Observations, Reason, Verdict
+from canarystats.spec import METHODS, Criterion, param_shape
+
+__all__ = [
+    "METHOD_REGISTRY",
+    "BAD_DATA_MESSAGE",
+    "CriterionMethod",
+    "CriterionResult",
+    "Fetched",
+    "PointMethod",
+    "PointState",
+    "evaluate_criterion",
+    "fetch_iter8",
+    "get_method",
+    "round3",
+]
+
+#: Message of the warning for bad data inside a batch (formatted with counts).
+BAD_DATA_MESSAGE = (
+    "{n} of {total} slices of criterion {metric!r} ({kind}) had {what}; "
+    "they are INCONCLUSIVE"
+)
+
+_I8 = np.int8
+
+
+# --------------------------------------------------------------------------- rounding
+
+
+def round3(x: ArrayLike) -> NDArray[np.float64]:
+    """Round to 3 decimals exactly as Python's ``float('%.3f' % x)``.
+
+    ``'%.3f'`` rounds the exact binary value correctly (ties of the exact
+    value go to even), so it differs from ``numpy.round`` on values such as
+    0.2525 whose scaled product lands on a tie. Away from ties,
+    ``rint(x * 1000) / 1000`` is the same double; the few values within a
+    whisker of a tie (and huge values) are formatted one by one.
+
+    Examples
+    --------
+    >>> round3([0.2525, 21.763975, 9.9996]).tolist()
+    [0.253, 21.764, 10.0]
+    >>> float('%.3f' % 0.2525), float(np.round(0.2525, 3))
+    (0.253, 0.252)
+    """
+    arr = np.asarray(x, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = arr * 1000.0
+        k = np.rint(scaled)
+        out = k / 1000.0
+        frac = np.abs(scaled - np.floor(scaled) - 0.5)
+        slow = np.isfinite(arr) & ((frac < 1e-6) | (np.abs(arr) >= 2.0**43))
+    # NaN and +-inf format as 'nan' / 'inf' and parse back unchanged: rint keeps them.
+    if slow.any():
+        out = np.array(out, dtype=np.float64)
+        idx = np.flatnonzero(slow)
+        flat = out.reshape(-1)
+        src = arr.reshape(-1)
+        for i in idx:
+            flat[i] = float("%.3f" % src[i])
+    return out if out.ndim else np.float64(out)  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- fetching
+
+
+@attrs.frozen(kw_only=True)
+class Fetched:
+    """What Iter8 saw of one metric: rounded sample sizes and values.
+
+    All arrays have shape ``(*batch, n_versions)``.
+
+    Attributes
+    ----------
+    n : ndarray of float
+        The rounded sample size; a missing one is 0 under ``missing="iter8"``
+        and NaN otherwise.
+    value : ndarray of float
+        The rounded value after the missing-data policy: under
+        ``missing="iter8"`` a missing value is replaced by ``absent_value``
+        (NaN when that is not a number, Iter8's None).
+    substituted : ndarray of bool
+        Where ``absent_value`` replaced a missing value.
+    """
+
+    n: NDArray[np.float64]
+    value: NDArray[np.float64]
+    substituted: NDArray[np.bool_]
+
+
+def fetch_iter8(criterion: Criterion, observations: Observations) -> Fetched:
+    """Round and substitute as Iter8's metric queries did, for one criterion."""
+    n = round3(observations.count)
+    value = round3(observations.value)
+    if criterion.missing == "iter8":
+        n = np.where(np.isnan(n), 0.0, n)
+        substituted = np.isnan(value)
+        value = np.where(substituted, round3(criterion.absent), value)
+    else:
+        substituted = np.zeros(value.shape, dtype=bool)
+    return Fetched(n=np.asarray(n), value=np.asarray(value), substituted=substituted)
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+class CriterionMethod(Protocol):
+    """The protocol every criterion method follows (see the module docstring)."""
+
+    name: str
+
+    def init(self, criterion: Criterion, batch_shape: tuple[int, ...]) -> Any:
+        """The method state before any observation."""
+
+    def update(
+        self, criterion: Criterion, state: Any, observations: Observations
+    ) -> tuple[Any, NDArray[np.int8], NDArray[np.int8], NDArray[np.bool_]]:
+        """Judge new observations: ``(state, verdict, reason, abort)``."""
+
+
+@attrs.frozen(kw_only=True)
+class CriterionResult:
+    """The judgement of one criterion over a batch.
+
+    Attributes
+    ----------
+    verdict : ndarray of int8, shape (*batch,)
+        Codes of :class:`~canarystats.Verdict`.
+    reason : ndarray of int8, shape (*batch,)
+        Codes of :class:`~canarystats.Reason`.
+    abort : ndarray of bool, shape (*batch,)
+        Whether the criterion asks to abort the experiment.
+    state : object
+        The method state after this update (``repr=False``).
+    """
+
+    verdict: NDArray[np.int8]
+    reason: NDArray[np.int8]
+    abort: NDArray[np.bool_]
+    state: Any = attrs.field(repr=False)
+
+
+# --------------------------------------------------------------------------- point method
+
+
+@attrs.frozen(kw_only=True)
+class PointState:
+    """State of the point method: what it judged at the last update.
+
+    Attributes
+    ----------
+    n, value : ndarray of float, shape (*batch, n_versions)
+        The rounded sample sizes and values (after the missing-data policy)
+        of the last update; NaN before the first.
+    """
+
+    n: NDArray[np.float64] = attrs.field(eq=attrs.cmp_using(eq=np.array_equal))
+    value: NDArray[np.float64] = attrs.field(eq=attrs.cmp_using(eq=np.array_equal))
+
+
+def _broadcast_param(name: str, value: Any, batch_shape: tuple[int, ...]) -> Any:
+    shape = param_shape(value)
+    if not shape:
+        return value
+    try:
+        out_shape = np.broadcast_shapes(shape, batch_shape)
+    except ValueError:
+        out_shape = None
+    if out_shape != batch_shape:
+        raise SpecError(
+            f"`{name}` of shape {shape} does not broadcast against the batch shape "
+            f"{batch_shape}"
+        )
+    return value
+
+
+def _warn_bad(mask: NDArray[np.bool_], criterion: Criterion, kind: str, what: str) -> None:
+    n = int(np.count_nonzero(mask))
+    if n:
+        warnings.warn(
+            BAD_DATA_MESSAGE.format(
+                n=n, total=mask.size, metric=criterion.metric, kind=kind, what=what
+            ),
+            InsufficientDataWarning,
+            stacklevel=4,
+        )
+
+
+class PointMethod:
+    """Iter8's point comparison (``method="point"``), vectorized over a batch.
+
+    Missing-data policies:
+
+    ``missing="inconclusive"`` (default)
+        A slice whose relevant versions (the candidate for a threshold, both
+        for a delta) have an infinite or negative sample size or value is
+        INCONCLUSIVE with ``Reason.BAD_DATA``; a missing (NaN) sample size,
+        or a missing value with a sufficient sample, is INCONCLUSIVE with
+        ``Reason.MISSING_VALUE``. One warning per update counts such slices.
+        An insufficient sample is INCONCLUSIVE with
+        ``Reason.INSUFFICIENT_SAMPLE`` (no warning: a missing mean latency on
+        an idle version is expected). INCONCLUSIVE never aborts.
+    ``missing="iter8"``
+        Iter8's behaviour: a missing sample size is 0, a missing value takes
+        ``absent_value`` (``Reason.ABSENT_VALUE_USED``), and a value that is
+        still missing (``"None"``) FAILs with ``Reason.MISSING_VALUE`` -- which
+        aborts a counter. Infinite sample sizes (on which Iter8's ``int()``
+        raised) are INCONCLUSIVE with ``Reason.BAD_DATA`` and a warning; other
+        values are compared literally, as Iter8 did.
+    """
+
+    name = "point"
+
+    def init(self, criterion: Criterion, batch_shape: tuple[int, ...]) -> PointState:
+        empty = np.full((*batch_shape, 2), np.nan)
+        empty.flags.writeable = False
+        return PointState(n=empty, value=empty)
+
+    def update(
+        self, criterion: Criterion, state: PointState, observations: Observations
+    ) -> tuple[PointState, NDArray[np.int8], NDArray[np.int8], NDArray[np.bool_]]:
+        if observations.n_versions != 2:
+            raise SpecError(
+                "the point method compares a baseline and one candidate: observations "
+                f"of {criterion.metric!r} must have 2 versions, got {observations.n_versions}"
+            )
+        batch = observations.batch_shape
+        tol = _broadcast_param("tolerance", criterion.tolerance, batch)
+        need = _broadcast_param("sample_size", criterion.sample_size, batch)
+        fetched = fetch_iter8(criterion, observations)
+        n, v = fetched.n, fetched.value
+        delta = criterion.tolerance_type == "delta"
+        lower = criterion.direction == "lower"
+
+        cand_n, cand_v = n[..., 1], v[..., 1]
+        base_n, base_v = n[..., 0], v[..., 0]
+        sufficient = cand_n >= need
+        if delta:
+            sufficient = sufficient & (base_n >= need)
+
+        with np.errstate(invalid="ignore", over="ignore"):
+            if delta:
+                bound = (1 + tol) * base_v if lower else (1 - tol) * base_v
+            else:
+                bound = tol
+            passed = (cand_v <= bound) if lower else (cand_v >= bound)
+        value_missing = np.isnan(cand_v)
+        if delta:
+            value_missing = value_missing | np.isnan(base_v)
+        passed = passed & ~value_missing
+
+        verdict = np.where(passed, _I8(Verdict.PASS), _I8(Verdict.FAIL)).astype(_I8)
+        reason = np.full(verdict.shape, _I8(Reason.OK), dtype=_I8)
+        rel = (slice(None),) if delta else (slice(1, 2),)
+        rel_n = n[(..., *rel)]
+        rel_v = v[(..., *rel)]
+
+        if criterion.missing == "iter8":
+            used = fetched.substituted[(..., *rel)].any(axis=-1)
+            reason = np.where(used, _I8(Reason.ABSENT_VALUE_USED), reason)
+            reason = np.where(value_missing, _I8(Reason.MISSING_VALUE), reason)
+            bad = np.isinf(rel_n).any(axis=-1)
+            reason = np.where(~sufficient, _I8(Reason.INSUFFICIENT_SAMPLE), reason)
+            verdict = np.where(sufficient, verdict, _I8(Verdict.INCONCLUSIVE))
+            failed = sufficient & ~passed
+            _warn_bad(bad, criterion, "iter8", "infinite sample sizes")
+        else:
+            with np.errstate(invalid="ignore"):
+                bad = (np.isinf(rel_n) | (rel_n < 0) | np.isinf(rel_v) | (rel_v < 0)).any(axis=-1)
+            n_missing = np.isnan(rel_n).any(axis=-1)
+            v_missing = value_missing & sufficient & ~n_missing
+            inconclusive = bad | n_missing | ~sufficient | v_missing
+            reason = np.where(v_missing, _I8(Reason.MISSING_VALUE), reason)
+            reason = np.where(~sufficient, _I8(Reason.INSUFFICIENT_SAMPLE), reason)
+            reason = np.where(n_missing, _I8(Reason.MISSING_VALUE), reason)
+            verdict = np.where(inconclusive, _I8(Verdict.INCONCLUSIVE), verdict)
+            failed = verdict == Verdict.FAIL
+            _warn_bad(bad, criterion, "bad data", "infinite or negative values")
+            _warn_bad(n_missing | v_missing, criterion, "missing", "missing values")
+
+        reason = np.where(bad, _I8(Reason.BAD_DATA), reason).astype(_I8)
+        verdict = np.where(bad, _I8(Verdict.INCONCLUSIVE), verdict).astype(_I8)
+        failed = failed & ~bad
+        counter_abort = criterion.is_counter and not delta
+        abort = failed & (criterion.stop_on_failure or counter_abort)
+        new_state = PointState(n=n, value=v)
+        return new_state, verdict, reason, np.asarray(abort, dtype=bool)
+
+
+METHOD_REGISTRY: Mapping[str, CriterionMethod] = {"point": PointMethod()}
+assert set(METHOD_REGISTRY) == set(METHODS), "spec.METHODS and the registry must agree"
+
+
+def get_method(name: str) -> CriterionMethod:
+    """The criterion method registered under ``name``."""
+    try:
+        return METHOD_REGISTRY[name]
+    except KeyError:
+        raise SpecError(f"`method` must be one of {sorted(METHOD_REGISTRY)}, got {name!r}") from None
+
+
+def evaluate_criterion(
+    criterion: Criterion,
+    observations: Observations,
+    *,
+    state: Any = None,
+    confidence: float = 0.95,
+) -> CriterionResult:
+    """Judge one criterion over a batch of observations.
+
+    Parameters
+    ----------
+    criterion : Criterion
+        The criterion; its ``method`` chooses the judge.
+    observations : Observations
+        The observations of the criterion's metric, shape (*batch, 2).
+    state : object, optional
+        The method state of a previous call; a fresh one when None.
+    confidence : float, default 0.95
+        Used when the criterion's ``confidence`` is None.
+
+    Returns
+    -------
+    CriterionResult
+    """
+    if criterion.confidence is None:
+        criterion = attrs.evolve(criterion, confidence=confidence)
+    method = get_method(criterion.method)
+    if state is None:
+        state = method.init(criterion, observations.batch_shape)
+    new_state, verdict, reason, abort = method.update(criterion, state, observations)
+    return CriterionResult(verdict=verdict, reason=reason, abort=abort, state=new_state)
