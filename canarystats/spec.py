@@ -34,6 +34,7 @@ import datetime as _dt
 import math
 import re
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 import attrs
@@ -90,6 +91,9 @@ _UNIT_SECONDS: Mapping[str, float] = {
     "m": 60.0,
     "h": 3600.0,
 }
+# Exact unit values, so that a parsed duration is the correctly rounded float of the
+# exact decimal (and parse_duration(format_duration(x)) == x for whole nanoseconds).
+_UNIT_EXACT: Mapping[str, Fraction] = {u: Fraction(repr(v)) for u, v in _UNIT_SECONDS.items()}
 _DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
 
 
@@ -117,19 +121,19 @@ def parse_duration(text: str) -> float:
     if body == "0":
         return 0.0
     pos = 0
-    total = 0.0
+    total = Fraction(0)
     while pos < len(body):
         match = _DURATION_PART.match(body, pos)
         if match is None:
             break
-        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        total += Fraction(match.group(1)) * _UNIT_EXACT[match.group(2)]
         pos = match.end()
     if not body or pos != len(body):
         raise SpecError(
             f"invalid duration {text!r}: expected Go duration syntax such as "
             "'30s', '1m', '1.5m', '300ms' or '1h2m' (units ns, us, ms, s, m, h)"
         )
-    return sign * total
+    return sign * float(total)
 
 
 def format_duration(seconds: float) -> str:
@@ -373,7 +377,8 @@ class Criterion:
     direction: str = attrs.field(default="lower", validator=_one_of(DIRECTIONS))
     method: str = attrs.field(default="point", validator=_one_of(METHODS))
     confidence: Param | None = _param_field(
-        None, validator=_check_param(low=0.0, high=1.0, low_open=True, high_open=True, optional=True)
+        None,
+        validator=_check_param(low=0.0, high=1.0, low_open=True, high_open=True, optional=True),
     )
     missing: str = attrs.field(default="inconclusive", validator=_one_of(MISSING_POLICIES))
     absent_value: str = attrs.field(
@@ -444,7 +449,7 @@ class TrafficControl:
     """
 
     strategy: str = attrs.field(default="check_and_increment", validator=_one_of(STRATEGIES))
-    interval: float = attrs.field(default="1m", converter=_to_seconds)
+    interval: float = attrs.field(default=60.0, converter=_to_seconds)
     step_size: Param = _param_field(2.0, validator=_check_param(low=0.0, high=100.0, low_open=True))
     max_iterations: int = attrs.field(default=100)
     max_traffic_percent: Param = _param_field(50.0, validator=_check_param(low=0.0, high=100.0))

@@ -107,7 +107,7 @@ def round3(x: ArrayLike) -> NDArray[np.float64]:
         flat = out.reshape(-1)
         src = arr.reshape(-1)
         for i in idx:
-            flat[i] = float("%.3f" % src[i])
+            flat[i] = float("%.3f" % src[i])  # noqa: UP031 -- Iter8's exact expression
     return out if out.ndim else np.float64(out)  # type: ignore[return-value]
 
 
@@ -289,10 +289,8 @@ class PointMethod:
             sufficient = sufficient & (base_n >= need)
 
         with np.errstate(invalid="ignore", over="ignore"):
-            if delta:
-                bound = (1 + tol) * base_v if lower else (1 - tol) * base_v
-            else:
-                bound = tol
+            margin = (1 + tol) if lower else (1 - tol)
+            bound = margin * base_v if delta else tol
             passed = (cand_v <= bound) if lower else (cand_v >= bound)
         value_missing = np.isnan(cand_v)
         if delta:
@@ -309,15 +307,17 @@ class PointMethod:
             used = fetched.substituted[(..., *rel)].any(axis=-1)
             reason = np.where(used, _I8(Reason.ABSENT_VALUE_USED), reason)
             reason = np.where(value_missing, _I8(Reason.MISSING_VALUE), reason)
-            bad = np.isinf(rel_n).any(axis=-1)
+            bad = np.asarray(np.isinf(rel_n).any(axis=-1))
             reason = np.where(~sufficient, _I8(Reason.INSUFFICIENT_SAMPLE), reason)
             verdict = np.where(sufficient, verdict, _I8(Verdict.INCONCLUSIVE))
             failed = sufficient & ~passed
             _warn_bad(bad, criterion, "iter8", "infinite sample sizes")
         else:
             with np.errstate(invalid="ignore"):
-                bad = (np.isinf(rel_n) | (rel_n < 0) | np.isinf(rel_v) | (rel_v < 0)).any(axis=-1)
-            n_missing = np.isnan(rel_n).any(axis=-1)
+                bad = np.asarray(
+                    (np.isinf(rel_n) | (rel_n < 0) | np.isinf(rel_v) | (rel_v < 0)).any(axis=-1)
+                )
+            n_missing = np.asarray(np.isnan(rel_n).any(axis=-1))
             v_missing = value_missing & sufficient & ~n_missing
             inconclusive = bad | n_missing | ~sufficient | v_missing
             reason = np.where(v_missing, _I8(Reason.MISSING_VALUE), reason)
@@ -346,7 +346,8 @@ def get_method(name: str) -> CriterionMethod:
     try:
         return METHOD_REGISTRY[name]
     except KeyError:
-        raise SpecError(f"`method` must be one of {sorted(METHOD_REGISTRY)}, got {name!r}") from None
+        allowed = sorted(METHOD_REGISTRY)
+        raise SpecError(f"`method` must be one of {allowed}, got {name!r}") from None
 
 
 def evaluate_criterion(

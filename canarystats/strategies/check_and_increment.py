@@ -178,7 +178,7 @@ def step(
         changed |= changed_i
 
     all_passed = (verdicts == Verdict.PASS).all(axis=-1)
-    abort = aborts.any(axis=-1)
+    abort = np.asarray(aborts.any(axis=-1))
     last = state.traffic[..., 1]
     first = state.iteration == 0
     if spec.effective_strategy == "increment_without_check":

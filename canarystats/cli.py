@@ -1,0 +1,196 @@
+"""The ``canarystats`` command.
+
+``canarystats replay`` replays recorded rollouts under an Iter8 experiment and
+prints, per rollout, the assessments and the final decision. Without
+arguments it replays the two bundled rollouts under the bundled tutorial
+experiment.
+
+Exit status: 0 on success; 2 for bad input (one line on stderr, no
+traceback); with ``--exit-code``, 3 when any replayed rollout was rolled back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+
+from canarystats.errors import DataError, SpecError
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_ROLLED_BACK = 3
+
+_TABLE_COLUMNS = {
+    "iteration": "iter",
+    "time": "time_s",
+    "baseline_traffic": "base_%",
+    "candidate_traffic": "cand_%",
+    "routed_candidate": "routed_%",
+    "metric": "metric",
+    "baseline_sample_size": "base_n",
+    "candidate_sample_size": "cand_n",
+    "baseline_value": "base_value",
+    "candidate_value": "cand_value",
+    "verdict": "verdict",
+    "reason": "reason",
+    "abort": "abort",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="canarystats",
+        description="Statistics that decide canary releases (Iter8 v0.1 compatible).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    rp = sub.add_parser(
+        "replay",
+        help="replay recorded rollouts under an Iter8 experiment",
+        description=(
+            "Replay recorded rollouts (cumulative counters per version over time) under an "
+            "Iter8 v0.1 experiment and print each assessment and the final decision. Without "
+            "--experiment and --data, the bundled tutorial experiment and its two bundled "
+            "rollouts are replayed."
+        ),
+    )
+    rp.add_argument("--experiment", metavar="PATH", help="Iter8 v0.1 Experiment YAML file")
+    rp.add_argument(
+        "--data",
+        metavar="PATH",
+        action="append",
+        help="recorded rollout table, CSV or Parquet (repeatable; a `rollout` column may "
+        "hold several rollouts)",
+    )
+    rp.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    rp.add_argument(
+        "--compat",
+        choices=("iter8",),
+        default=None,
+        help="reproduce Iter8 exactly, including its missing-data behaviour",
+    )
+    rp.add_argument(
+        "--exit-code",
+        action="store_true",
+        help="exit 3 when any rollout is rolled back (0 when all succeed)",
+    )
+    return parser
+
+
+def _sources(args: argparse.Namespace) -> tuple[Any, list[tuple[str, Any]]]:
+    from canarystats import data as bundled
+
+    experiment: Any = Path(args.experiment) if args.experiment else None
+    if experiment is not None and not experiment.is_file():
+        raise SpecError(f"`--experiment` file not found: {str(experiment)!r}")
+    if args.data:
+        tables: list[tuple[str, Any]] = []
+        for item in args.data:
+            path = Path(item)
+            if not path.is_file():
+                raise DataError(f"`--data` file not found: {item!r}")
+            tables.append((path.stem, path))
+    else:
+        tables = [(name, bundled.rollout_path(name)) for name in bundled.ROLLOUTS]
+    if experiment is None:
+        experiment = bundled.tutorial_experiment_path()
+    return experiment, tables
+
+
+def _replay(args: argparse.Namespace) -> list[tuple[str, Any]]:
+    from canarystats.adapters.iter8 import load_experiment
+    from canarystats.replay import replay_all
+
+    experiment_src, tables = _sources(args)
+    spec = load_experiment(experiment_src)
+    results: list[tuple[str, Any]] = []
+    for label, path in tables:
+        replayed = replay_all(spec, path, compat=args.compat)
+        if len(replayed) == 1:
+            results.append((label, next(iter(replayed.values()))))
+        else:
+            results.extend((f"{label}/{rid}", res) for rid, res in replayed.items())
+    return results
+
+
+def _fmt_num(x: Any) -> str:
+    if isinstance(x, float):
+        if x != x:  # NaN
+            return "-"
+        return f"{x:g}"
+    return str(x)
+
+
+def _print_table(results: list[tuple[str, Any]], out: TextIO) -> None:
+    for i, (label, res) in enumerate(results):
+        if i:
+            print(file=out)
+        print(f"rollout {label}", file=out)
+        cols = [c for c in _TABLE_COLUMNS if c in res.timeline.columns]
+        table = res.timeline[cols].rename(columns=_TABLE_COLUMNS)
+        print(table.to_string(index=False, float_format=_fmt_num, na_rep="-"), file=out)
+        base, cand = res.final_traffic
+        how = f"aborted at iteration {res.end_iteration}" if res.aborted else (
+            f"after iteration {res.end_iteration}"
+        )
+        print(
+            f"decision: {res.outcome.upper()} ({how}); final traffic: baseline {base:g} %, "
+            f"candidate {cand:g} %",
+            file=out,
+        )
+
+
+def _print_json(results: list[tuple[str, Any]], out: TextIO) -> None:
+    payload = [{"rollout": label, **res.to_dict()} for label, res in results]
+    json.dump(payload, out, indent=2, default=_json_default)
+    print(file=out)
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    if hasattr(obj, "item"):
+        return obj.item()
+    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
+
+
+def _print_csv(results: list[tuple[str, Any]], out: TextIO) -> None:
+    frames = []
+    for label, res in results:
+        frame = res.timeline.copy()
+        frame.insert(0, "rollout", label)
+        frame["outcome"] = res.outcome
+        frames.append(frame)
+    pd.concat(frames, ignore_index=True).to_csv(out, index=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            results = _replay(args)
+        except (SpecError, DataError, OSError) as exc:
+            print(f"canarystats: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    for w in caught:
+        print(f"canarystats: warning: {w.message}", file=sys.stderr)
+    printer = {"table": _print_table, "json": _print_json, "csv": _print_csv}[args.format]
+    printer(results, sys.stdout)
+    if args.exit_code and any(res.outcome == "rollback" for _, res in results):
+        return EXIT_ROLLED_BACK
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

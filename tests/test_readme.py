@@ -1,0 +1,47 @@
+"""The README's library example is a doctest: it must run as written."""
+
+from __future__ import annotations
+
+import doctest
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_examples_run() -> None:
+    result = doctest.testfile(
+        str(README),
+        module_relative=False,
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+    )
+    assert result.attempted > 5
+    assert result.failed == 0
+
+
+def test_readme_quick_start_has_the_two_commands() -> None:
+    text = README.read_text()
+    assert "pip install . && canarystats replay" in text
+    assert "pip install '.[test]' && python -m pytest" in text
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert "pip install --quiet '.[test]' && python -m pytest" in ci
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "canarystats.spec",
+        "canarystats.observations",
+        "canarystats.tolerances",
+        "canarystats.strategies.check_and_increment",
+        "canarystats.strategies.runner",
+    ],
+)
+def test_module_doctests(module: str) -> None:
+    import importlib
+
+    mod = importlib.import_module(module)
+    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0
+    assert result.failed == 0
