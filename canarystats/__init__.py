@@ -3,6 +3,8 @@
 The public API, re-exported flat. See the README for a tour.
 """
 
+from canarystats import data as data
+from canarystats.adapters.iter8 import load_experiment
 from canarystats.errors import (
     CanaryStatsWarning,
     DataError,
@@ -11,6 +13,7 @@ from canarystats.errors import (
     UnknownFieldWarning,
 )
 from canarystats.observations import Observations, Reason, Verdict
+from canarystats.replay import ReplayResult, replay, replay_all
 from canarystats.spec import (
     METHODS,
     Criterion,
@@ -43,6 +46,7 @@ __all__ = [
     "Observations",
     "Outcome",
     "Reason",
+    "ReplayResult",
     "RunResult",
     "SpecError",
     "State",
@@ -53,7 +57,10 @@ __all__ = [
     "evaluate_criterion",
     "format_duration",
     "initial_state",
+    "load_experiment",
     "parse_duration",
+    "replay",
+    "replay_all",
     "round3",
     "run_experiment",
     "step",

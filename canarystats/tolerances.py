@@ -40,8 +40,9 @@ Examples
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import attrs
 import numpy as np
@@ -83,8 +84,11 @@ def round3(x: ArrayLike) -> NDArray[np.float64]:
     ``'%.3f'`` rounds the exact binary value correctly (ties of the exact
     value go to even), so it differs from ``numpy.round`` on values such as
     0.2525 whose scaled product lands on a tie. Away from ties,
-    ``rint(x * 1000) / 1000`` is the same double; the few values within a
-    whisker of a tie (and huge values) are formatted one by one.
+    ``rint(x * 1000) / 1000`` is the same double (``x * 1000`` is off by at
+    most half an ulp, so it rounds to the same integer ``k``, and ``k / 1000``
+    is the correctly rounded double of the decimal ``k/1000``); the few values
+    within 1e-6 of a tie, and values whose scaled product exceeds 2**52, are
+    formatted one by one.
 
     Examples
     --------
@@ -97,12 +101,14 @@ def round3(x: ArrayLike) -> NDArray[np.float64]:
     with np.errstate(invalid="ignore", over="ignore"):
         scaled = arr * 1000.0
         k = np.rint(scaled)
-        out = k / 1000.0
-        frac = np.abs(scaled - np.floor(scaled) - 0.5)
-        slow = np.isfinite(arr) & ((frac < 1e-6) | (np.abs(arr) >= 2.0**43))
+        # within a whisker of a tie of the scaled value; NaN and +-inf compare False
+        slow = np.abs(scaled - k) > 0.5 - 1e-6
+        big = np.abs(scaled) >= 2.0**52
+        if big.any():
+            slow |= big & np.isfinite(arr)
+        out = np.asarray(k / 1000.0)
     # NaN and +-inf format as 'nan' / 'inf' and parse back unchanged: rint keeps them.
     if slow.any():
-        out = np.array(out, dtype=np.float64)
         idx = np.flatnonzero(slow)
         flat = out.reshape(-1)
         src = arr.reshape(-1)
@@ -139,16 +145,35 @@ class Fetched:
 
 
 def fetch_iter8(criterion: Criterion, observations: Observations) -> Fetched:
-    """Round and substitute as Iter8's metric queries did, for one criterion."""
-    n = round3(observations.count)
-    value = round3(observations.value)
+    """Round and substitute as Iter8's metric queries did, for one criterion.
+
+    The rounding of an :class:`Observations` (immutable, read-only arrays) is
+    remembered for the last object seen, so a strategy and a method that both
+    fetch the same observations in one step round them once.
+    """
+    n, value = _rounded(observations)
     if criterion.missing == "iter8":
         n = np.where(np.isnan(n), 0.0, n)
         substituted = np.isnan(value)
         value = np.where(substituted, round3(criterion.absent), value)
     else:
         substituted = np.zeros(value.shape, dtype=bool)
-    return Fetched(n=np.asarray(n), value=np.asarray(value), substituted=substituted)
+    return Fetched(n=n, value=value, substituted=substituted)
+
+
+_LAST_ROUNDED: list[Any] = [None, None]
+
+
+def _rounded(observations: Observations) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    ref, cached = _LAST_ROUNDED
+    if ref is not None and ref() is observations:
+        return cast(tuple[NDArray[np.float64], NDArray[np.float64]], cached)
+    n = np.asarray(round3(observations.count))
+    value = np.asarray(round3(observations.value))
+    n.flags.writeable = False
+    value.flags.writeable = False
+    _LAST_ROUNDED[:] = [weakref.ref(observations), (n, value)]
+    return n, value
 
 
 # --------------------------------------------------------------------------- protocol

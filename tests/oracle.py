@@ -47,7 +47,7 @@ DEFAULT_TRAFFIC_CONTROL = {"step_size": 2.0, "max_traffic_percent": 50.0}
 
 def round3(x: float) -> float:
     """Iter8's rounding of every fetched number: ``float('%.3f' % x)``."""
-    return float("%.3f" % x)
+    return float("%.3f" % x)  # noqa: UP031 -- Iter8's exact expression
 
 
 def _is_missing(x: Any) -> bool:
@@ -170,10 +170,7 @@ def check_and_increment(
             if len(entries) <= i:
                 entries.append([int(n), value])
                 changed = True
-            elif int(n) > entries[i][0]:
-                entries[i] = [int(n), value]
-                changed = True
-            elif value != entries[i][1]:
+            elif int(n) > entries[i][0] or value != entries[i][1]:
                 entries[i] = [int(n), value]
                 changed = True
 
@@ -242,7 +239,8 @@ def run(
                 "history": history,
             }
         last_state = result["state"]
-    assert result is not None and last_state is not None
+    assert result is not None
+    assert last_state is not None
     passed = bool(result["all_met"])
     if passed:
         routed = int(last_state["candidate"]["traffic_percentage"])

@@ -21,8 +21,11 @@ __all__ = ["Outcome", "State", "StepResult", "where_batch"]
 
 
 def _ro(value: Any) -> Any:
-    arr = np.array(value)
-    arr.flags.writeable = False
+    """A read-only array; an array that is read-only already is kept, not copied."""
+    arr = np.asarray(value)
+    if arr.flags.writeable or arr is not value:
+        arr = np.array(arr)
+        arr.flags.writeable = False
     return arr
 
 

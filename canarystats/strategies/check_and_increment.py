@@ -110,21 +110,24 @@ def _observations_for(
 
 def _detect_change(
     info: NDArray[np.float64], n: NDArray[np.float64], value: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """Iter8's change detection for one criterion, both versions at once.
+) -> NDArray[np.bool_]:
+    """Iter8's change detection for one criterion, both versions at once, in place.
 
-    ``info`` has shape (*batch, 2, 2) (version, [int(n), value]); ``n`` and
-    ``value`` (*batch, 2). Returns the new info and the per-slice change flag.
+    ``info`` has shape (*batch, 2, 2) (version, [int(n), value]) and is updated
+    in place; ``n`` and ``value`` (*batch, 2). A missing sample size is stored
+    as 0, as Iter8 read it (under either missing-data policy), so that a NaN
+    stored sample size always means "no entry yet". Returns the per-slice
+    change flag.
     """
     with np.errstate(invalid="ignore"):
-        new_n = np.trunc(n)
+        new_n = np.trunc(np.where(np.isnan(n), 0.0, n))
         stored_n, stored_v = info[..., 0], info[..., 1]
-        empty = np.isnan(stored_n)
-        grew = stored_n < new_n
         same_value = (stored_v == value) | (np.isnan(stored_v) & np.isnan(value))
-        replace = empty | grew | ~same_value
-    new_info = np.where(replace[..., None], np.stack([new_n, value], axis=-1), info)
-    return new_info, replace.any(axis=-1)
+        # "no entry" (NaN) compares False with `>=`, so it is replaced too
+        replace = ~((stored_n >= new_n) & same_value)
+    stored_n[...] = np.where(replace, new_n, stored_n)
+    stored_v[...] = np.where(replace, value, stored_v)
+    return np.asarray(replace.any(axis=-1))
 
 
 def step(
@@ -174,8 +177,7 @@ def step(
         )
         method_states.append(mstate)
         fetched = fetch_iter8(criterion, obs)
-        info[..., i, :, :], changed_i = _detect_change(info[..., i, :, :], fetched.n, fetched.value)
-        changed |= changed_i
+        changed |= _detect_change(info[..., i, :, :], fetched.n, fetched.value)
 
     all_passed = (verdicts == Verdict.PASS).all(axis=-1)
     abort = np.asarray(aborts.any(axis=-1))
@@ -202,7 +204,8 @@ def step(
         info=info,
         method_states=tuple(method_states),
     )
-    new_state = where_batch(active, new_state, state)
+    if not active.all():
+        new_state = where_batch(active, new_state, state)
     result = StepResult(
         verdicts=verdicts,
         reasons=reasons,
