@@ -306,60 +306,53 @@ class PointMethod:
         n, v = fetched.n, fetched.value
         delta = criterion.tolerance_type == "delta"
         lower = criterion.direction == "lower"
+        base_n, cand_n = n[..., 0], n[..., 1]
+        base_v, cand_v = v[..., 0], v[..., 1]
 
-        cand_n, cand_v = n[..., 1], v[..., 1]
-        base_n, base_v = n[..., 0], v[..., 0]
-        sufficient = cand_n >= need
-        if delta:
-            sufficient = sufficient & (base_n >= need)
+        def relevant(flags: NDArray[np.bool_]) -> NDArray[np.bool_]:
+            # the versions a criterion looks at: the candidate, and for a delta the baseline
+            return flags[..., 0] | flags[..., 1] if delta else flags[..., 1]
 
         with np.errstate(invalid="ignore", over="ignore"):
-            margin = (1 + tol) if lower else (1 - tol)
-            bound = margin * base_v if delta else tol
+            sufficient = cand_n >= need
+            if delta:
+                sufficient &= base_n >= need
+                margin = (1 + tol) if lower else (1 - tol)
+                bound = margin * base_v
+            else:
+                bound = tol
+            # NaN compares False: a missing value never passes
             passed = (cand_v <= bound) if lower else (cand_v >= bound)
-        value_missing = np.isnan(cand_v)
-        if delta:
-            value_missing = value_missing | np.isnan(base_v)
-        passed = passed & ~value_missing
-
-        verdict = np.where(passed, _I8(Verdict.PASS), _I8(Verdict.FAIL)).astype(_I8)
-        reason = np.full(verdict.shape, _I8(Reason.OK), dtype=_I8)
-        rel = (slice(None),) if delta else (slice(1, 2),)
-        rel_n = n[(..., *rel)]
-        rel_v = v[(..., *rel)]
+            value_missing = relevant(np.isnan(v))
 
         if criterion.missing == "iter8":
-            used = fetched.substituted[(..., *rel)].any(axis=-1)
-            reason = np.where(used, _I8(Reason.ABSENT_VALUE_USED), reason)
-            reason = np.where(value_missing, _I8(Reason.MISSING_VALUE), reason)
-            bad = np.asarray(np.isinf(rel_n).any(axis=-1))
-            reason = np.where(~sufficient, _I8(Reason.INSUFFICIENT_SAMPLE), reason)
-            verdict = np.where(sufficient, verdict, _I8(Verdict.INCONCLUSIVE))
-            failed = sufficient & ~passed
+            reason = np.where(value_missing, _I8(Reason.MISSING_VALUE), _I8(Reason.OK))
+            used = relevant(fetched.substituted)
+            if used.any():
+                reason[used & ~value_missing] = Reason.ABSENT_VALUE_USED
+            bad = relevant(np.isinf(n))
+            inconclusive = ~sufficient
             _warn_bad(bad, criterion, "iter8", "infinite sample sizes")
         else:
             with np.errstate(invalid="ignore"):
-                bad = np.asarray(
-                    (np.isinf(rel_n) | (rel_n < 0) | np.isinf(rel_v) | (rel_v < 0)).any(axis=-1)
-                )
-            n_missing = np.asarray(np.isnan(rel_n).any(axis=-1))
-            v_missing = value_missing & sufficient & ~n_missing
-            inconclusive = bad | n_missing | ~sufficient | v_missing
-            reason = np.where(v_missing, _I8(Reason.MISSING_VALUE), reason)
-            reason = np.where(~sufficient, _I8(Reason.INSUFFICIENT_SAMPLE), reason)
-            reason = np.where(n_missing, _I8(Reason.MISSING_VALUE), reason)
-            verdict = np.where(inconclusive, _I8(Verdict.INCONCLUSIVE), verdict)
-            failed = verdict == Verdict.FAIL
+                bad = relevant(np.isinf(n) | (n < 0) | np.isinf(v) | (v < 0))
+            n_missing = relevant(np.isnan(n))  # NaN >= need is False: also insufficient
+            v_missing = value_missing & sufficient
+            reason = np.where(v_missing, _I8(Reason.MISSING_VALUE), _I8(Reason.OK))
+            inconclusive = ~sufficient | v_missing
             _warn_bad(bad, criterion, "bad data", "infinite or negative values")
             _warn_bad(n_missing | v_missing, criterion, "missing", "missing values")
-
-        reason = np.where(bad, _I8(Reason.BAD_DATA), reason).astype(_I8)
-        verdict = np.where(bad, _I8(Verdict.INCONCLUSIVE), verdict).astype(_I8)
-        failed = failed & ~bad
+        reason[~sufficient] = Reason.INSUFFICIENT_SAMPLE
+        if criterion.missing != "iter8":
+            reason[n_missing] = Reason.MISSING_VALUE
+        inconclusive |= bad
+        reason[bad] = Reason.BAD_DATA
+        verdict = np.where(passed, _I8(Verdict.PASS), _I8(Verdict.FAIL))
+        verdict[inconclusive] = Verdict.INCONCLUSIVE
+        failed = ~inconclusive & ~passed
         counter_abort = criterion.is_counter and not delta
-        abort = failed & (criterion.stop_on_failure or counter_abort)
-        new_state = PointState(n=n, value=v)
-        return new_state, verdict, reason, np.asarray(abort, dtype=bool)
+        abort = failed if (criterion.stop_on_failure or counter_abort) else np.zeros_like(failed)
+        return PointState(n=n, value=v), verdict, reason, np.asarray(abort, dtype=bool)
 
 
 METHOD_REGISTRY: Mapping[str, CriterionMethod] = {"point": PointMethod()}

@@ -138,8 +138,11 @@ def where_batch(mask: NDArray[np.bool_], new: Any, old: Any) -> Any:
     if isinstance(new, np.ndarray):
         if new.shape[: mask.ndim] != mask.shape:
             return new
-        m = mask.reshape(mask.shape + (1,) * (new.ndim - mask.ndim))
-        return np.where(m, new, old)
+        keep_old = ~mask
+        out = np.array(new)
+        out[keep_old] = np.asarray(old)[keep_old]
+        out.flags.writeable = False
+        return out
     if attrs.has(type(new)):
         changes = {
             f.name: where_batch(mask, getattr(new, f.name), getattr(old, f.name))

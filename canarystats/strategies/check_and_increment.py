@@ -41,6 +41,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -65,6 +66,12 @@ def _batch_param(name: str, value: object, batch_shape: tuple[int, ...]) -> NDAr
             f"`{name}` of shape {shape} does not broadcast against the batch shape {batch_shape}"
         )
     return np.broadcast_to(np.asarray(value, dtype=np.float64), batch_shape)
+
+
+def _frozen(value: Any) -> Any:
+    arr = value if isinstance(value, np.ndarray) else np.array(value)
+    arr.flags.writeable = False
+    return arr
 
 
 def initial_state(spec: ExperimentSpec, batch_shape: tuple[int, ...] = ()) -> State:
@@ -110,14 +117,14 @@ def _observations_for(
 
 def _detect_change(
     info: NDArray[np.float64], n: NDArray[np.float64], value: NDArray[np.float64]
-) -> NDArray[np.bool_]:
-    """Iter8's change detection for one criterion, both versions at once, in place.
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Iter8's change detection, every criterion and both versions at once.
 
-    ``info`` has shape (*batch, 2, 2) (version, [int(n), value]) and is updated
-    in place; ``n`` and ``value`` (*batch, 2). A missing sample size is stored
-    as 0, as Iter8 read it (under either missing-data policy), so that a NaN
-    stored sample size always means "no entry yet". Returns the per-slice
-    change flag.
+    ``info`` has shape (*batch, n_criteria, 2, 2) (criterion, version, [int(n),
+    value]); ``n`` and ``value`` (*batch, n_criteria, 2). A missing sample size
+    is stored as 0, as Iter8 read it (under either missing-data policy), so
+    that a NaN stored sample size always means "no entry yet". Returns the new
+    record and, per slice and criterion, whether either version changed.
     """
     with np.errstate(invalid="ignore"):
         new_n = np.trunc(np.where(np.isnan(n), 0.0, n))
@@ -125,9 +132,10 @@ def _detect_change(
         same_value = (stored_v == value) | (np.isnan(stored_v) & np.isnan(value))
         # "no entry" (NaN) compares False with `>=`, so it is replaced too
         replace = ~((stored_n >= new_n) & same_value)
-    stored_n[...] = np.where(replace, new_n, stored_n)
-    stored_v[...] = np.where(replace, value, stored_v)
-    return np.asarray(replace.any(axis=-1))
+    new_info = np.empty_like(info)
+    np.copyto(new_info[..., 0], np.where(replace, new_n, stored_n))
+    np.copyto(new_info[..., 1], np.where(replace, value, stored_v))
+    return new_info, replace[..., 0] | replace[..., 1]
 
 
 def step(
@@ -166,8 +174,8 @@ def step(
     verdicts = np.zeros((*batch, n_crit), dtype=np.int8)
     reasons = np.zeros((*batch, n_crit), dtype=np.int8)
     aborts = np.zeros((*batch, n_crit), dtype=bool)
-    info = np.array(state.info)
-    changed = np.zeros(batch, dtype=bool)
+    fetched_n = np.empty((*batch, n_crit, 2))
+    fetched_v = np.empty((*batch, n_crit, 2))
     method_states = []
     for i, criterion in enumerate(criteria):
         obs = _observations_for(observations, criterion.metric, batch)
@@ -177,10 +185,18 @@ def step(
         )
         method_states.append(mstate)
         fetched = fetch_iter8(criterion, obs)
-        changed |= _detect_change(info[..., i, :, :], fetched.n, fetched.value)
+        fetched_n[..., i, :] = fetched.n
+        fetched_v[..., i, :] = fetched.value
+    info, changed_cv = _detect_change(state.info, fetched_n, fetched_v)
+    # reductions over the short criteria axis, written as column operations (faster in numpy)
+    changed = np.zeros(batch, dtype=bool)
+    all_passed = np.ones(batch, dtype=bool)
+    abort = np.zeros(batch, dtype=bool)
+    for i in range(n_crit):
+        changed |= changed_cv[..., i]
+        all_passed &= verdicts[..., i] == Verdict.PASS
+        abort |= aborts[..., i]
 
-    all_passed = (verdicts == Verdict.PASS).all(axis=-1)
-    abort = np.asarray(aborts.any(axis=-1))
     last = state.traffic[..., 1]
     first = state.iteration == 0
     if spec.effective_strategy == "increment_without_check":
@@ -195,6 +211,11 @@ def step(
     active = ~state.done
     iteration = state.iteration + 1
     done = abort | (iteration > tc.max_iterations)
+    # results are immutable; State keeps frozen arrays without a copy
+    traffic, iteration, done, abort, all_passed, info = map(
+        _frozen, (traffic, iteration, done, abort, all_passed, info)
+    )
+    changed, verdicts, reasons, aborts = map(_frozen, (changed, verdicts, reasons, aborts))
     new_state = State(
         traffic=traffic,
         iteration=iteration,
