@@ -97,24 +97,25 @@ def round3(x: ArrayLike) -> NDArray[np.float64]:
     >>> float('%.3f' % 0.2525), float(np.round(0.2525, 3))
     (0.253, 0.252)
     """
-    arr = np.asarray(x, dtype=np.float64)
+    arr0 = np.asarray(x, dtype=np.float64)
+    arr = arr0.reshape(-1)
     with np.errstate(invalid="ignore", over="ignore"):
         scaled = arr * 1000.0
         k = np.rint(scaled)
         # within a whisker of a tie of the scaled value; NaN and +-inf compare False
-        slow = np.abs(scaled - k) > 0.5 - 1e-6
-        big = np.abs(scaled) >= 2.0**52
-        if big.any():
-            slow |= big & np.isfinite(arr)
-        out = np.asarray(k / 1000.0)
+        dist = np.abs(np.subtract(scaled, k, out=scaled), out=scaled)
+        slow = dist > 0.5 - 1e-6
+        # fmax/fmin skip NaN; only look for huge values when the extremes say so
+        if k.size and not (np.fmax.reduce(k, axis=None) < 2.0**52 > -np.fmin.reduce(k, axis=None)):
+            slow |= (np.abs(k) >= 2.0**52) & np.isfinite(arr)
+        out = np.divide(k, 1000.0, out=k)
     # NaN and +-inf format as 'nan' / 'inf' and parse back unchanged: rint keeps them.
     if slow.any():
-        idx = np.flatnonzero(slow)
-        flat = out.reshape(-1)
-        src = arr.reshape(-1)
-        for i in idx:
-            flat[i] = float("%.3f" % src[i])  # noqa: UP031 -- Iter8's exact expression
-    return out if out.ndim else np.float64(out)  # type: ignore[return-value]
+        for i in np.flatnonzero(slow):
+            out[i] = float("%.3f" % arr[i])  # noqa: UP031 -- Iter8's exact expression
+    if arr0.ndim == 0:
+        return np.float64(out[0])  # type: ignore[return-value]
+    return out.reshape(arr0.shape)
 
 
 # --------------------------------------------------------------------------- fetching
@@ -152,12 +153,15 @@ def fetch_iter8(criterion: Criterion, observations: Observations) -> Fetched:
     fetch the same observations in one step round them once.
     """
     n, value = _rounded(observations)
-    if criterion.missing == "iter8":
-        n = np.where(np.isnan(n), 0.0, n)
-        substituted = np.isnan(value)
+    substituted = np.isnan(value) if criterion.missing == "iter8" else None
+    if substituted is not None and substituted.any():
         value = np.where(substituted, round3(criterion.absent), value)
     else:
         substituted = np.zeros(value.shape, dtype=bool)
+    if criterion.missing == "iter8":
+        missing_n = np.isnan(n)
+        if missing_n.any():
+            n = np.where(missing_n, 0.0, n)
     return Fetched(n=n, value=value, substituted=substituted)
 
 

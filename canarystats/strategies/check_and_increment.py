@@ -127,15 +127,19 @@ def _detect_change(
     record and, per slice and criterion, whether either version changed.
     """
     with np.errstate(invalid="ignore"):
-        new_n = np.trunc(np.where(np.isnan(n), 0.0, n))
+        new_n = np.trunc(n)
+        missing_n = np.isnan(new_n)
+        if missing_n.any():
+            new_n[missing_n] = 0.0
         stored_n, stored_v = info[..., 0], info[..., 1]
-        same_value = (stored_v == value) | (np.isnan(stored_v) & np.isnan(value))
+        keep = stored_v == value
+        missing_v = np.isnan(value)
+        if missing_v.any():
+            keep |= np.isnan(stored_v) & missing_v
         # "no entry" (NaN) compares False with `>=`, so it is replaced too
-        replace = ~((stored_n >= new_n) & same_value)
-    new_info = np.empty_like(info)
-    np.copyto(new_info[..., 0], np.where(replace, new_n, stored_n))
-    np.copyto(new_info[..., 1], np.where(replace, value, stored_v))
-    return new_info, replace[..., 0] | replace[..., 1]
+        keep &= stored_n >= new_n
+    new_info = np.stack([np.where(keep, stored_n, new_n), np.where(keep, stored_v, value)], axis=-1)
+    return new_info, ~(keep[..., 0] & keep[..., 1])
 
 
 def step(
