@@ -148,11 +148,16 @@ class Fetched:
 def fetch_iter8(criterion: Criterion, observations: Observations) -> Fetched:
     """Round and substitute as Iter8's metric queries did, for one criterion.
 
-    The rounding of an :class:`Observations` (immutable, read-only arrays) is
-    remembered for the last object seen, so a strategy and a method that both
-    fetch the same observations in one step round them once.
+    The result for the last :class:`Observations` seen (immutable, with
+    read-only arrays) is remembered, so a strategy and a method that both
+    fetch the same observations in one step compute it once.
     """
-    n, value = _rounded(observations)
+    key = (criterion.missing, criterion.absent_value)
+    ref, cached_key, cached = _LAST_FETCHED
+    if ref is not None and ref() is observations and cached_key == key:
+        return cast(Fetched, cached)
+    n = round3(observations.count)
+    value = round3(observations.value)
     substituted = np.isnan(value) if criterion.missing == "iter8" else None
     if substituted is not None and substituted.any():
         value = np.where(substituted, round3(criterion.absent), value)
@@ -162,22 +167,14 @@ def fetch_iter8(criterion: Criterion, observations: Observations) -> Fetched:
         missing_n = np.isnan(n)
         if missing_n.any():
             n = np.where(missing_n, 0.0, n)
-    return Fetched(n=n, value=value, substituted=substituted)
+    for arr in (n, value, substituted):
+        arr.flags.writeable = False
+    fetched = Fetched(n=n, value=value, substituted=substituted)
+    _LAST_FETCHED[:] = [weakref.ref(observations), key, fetched]
+    return fetched
 
 
-_LAST_ROUNDED: list[Any] = [None, None]
-
-
-def _rounded(observations: Observations) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    ref, cached = _LAST_ROUNDED
-    if ref is not None and ref() is observations:
-        return cast(tuple[NDArray[np.float64], NDArray[np.float64]], cached)
-    n = np.asarray(round3(observations.count))
-    value = np.asarray(round3(observations.value))
-    n.flags.writeable = False
-    value.flags.writeable = False
-    _LAST_ROUNDED[:] = [weakref.ref(observations), (n, value)]
-    return n, value
+_LAST_FETCHED: list[Any] = [None, None, None]
 
 
 # --------------------------------------------------------------------------- protocol
@@ -351,7 +348,9 @@ class PointMethod:
             reason[n_missing] = Reason.MISSING_VALUE
         inconclusive |= bad
         reason[bad] = Reason.BAD_DATA
-        verdict = np.where(passed, _I8(Verdict.PASS), _I8(Verdict.FAIL))
+        verdict = np.asarray(passed).astype(_I8)  # PASS = 1, FAIL = -1
+        verdict *= 2
+        verdict -= 1
         verdict[inconclusive] = Verdict.INCONCLUSIVE
         failed = ~inconclusive & ~passed
         counter_abort = criterion.is_counter and not delta

@@ -132,24 +132,30 @@ class StepResult:
 def where_batch(mask: NDArray[np.bool_], new: Any, old: Any) -> Any:
     """Take ``new`` where ``mask`` and ``old`` elsewhere, for arrays or attrs states.
 
-    Arrays (and array fields of attrs objects) whose leading axes are the
-    batch shape of ``mask`` are merged; other fields are taken from ``new``.
+    Arrays (and array fields of attrs objects, and tuples of them) whose
+    leading axes are the batch shape of ``mask`` are merged; other fields are
+    taken from ``new``. Merged arrays are new read-only arrays.
     """
+    mask = np.asarray(mask, dtype=bool)
+    keep_old = np.nonzero(~mask) if mask.ndim else ~mask
+    return _merge(mask.shape, keep_old, new, old)
+
+
+def _merge(shape: tuple[int, ...], keep_old: Any, new: Any, old: Any) -> Any:
     if isinstance(new, np.ndarray):
-        if new.shape[: mask.ndim] != mask.shape:
+        if new.shape[: len(shape)] != shape:
             return new
-        keep_old = ~mask
         out = np.array(new)
         out[keep_old] = np.asarray(old)[keep_old]
         out.flags.writeable = False
         return out
     if attrs.has(type(new)):
         changes = {
-            f.name: where_batch(mask, getattr(new, f.name), getattr(old, f.name))
+            f.name: _merge(shape, keep_old, getattr(new, f.name), getattr(old, f.name))
             for f in attrs.fields(type(new))
             if f.init
         }
         return attrs.evolve(new, **changes)
     if isinstance(new, tuple):
-        return tuple(where_batch(mask, a, b) for a, b in zip(new, old, strict=True))
+        return tuple(_merge(shape, keep_old, a, b) for a, b in zip(new, old, strict=True))
     return new

@@ -138,7 +138,9 @@ def _detect_change(
             keep |= np.isnan(stored_v) & missing_v
         # "no entry" (NaN) compares False with `>=`, so it is replaced too
         keep &= stored_n >= new_n
-    new_info = np.stack([np.where(keep, stored_n, new_n), np.where(keep, stored_v, value)], axis=-1)
+    new_info = np.empty_like(info)
+    new_info[..., 0] = np.where(keep, stored_n, new_n)
+    new_info[..., 1] = np.where(keep, stored_v, value)
     return new_info, ~(keep[..., 0] & keep[..., 1])
 
 
@@ -210,27 +212,44 @@ def step(
     else:
         increment = changed & (first | all_passed)
         candidate = np.where(increment, np.minimum(last + step_size, max_pct), last)
-    traffic = np.stack([100.0 - candidate, candidate], axis=-1)
+    traffic = np.empty((*batch, 2))
+    traffic[..., 0] = 100.0 - candidate
+    traffic[..., 1] = candidate
 
     active = ~state.done
-    iteration = state.iteration + 1
-    done = abort | (iteration > tc.max_iterations)
+    iteration = np.array(state.iteration + 1)
+    done = np.array(abort | (iteration > tc.max_iterations))
+    state_traffic, aborted, passed = traffic, abort, all_passed
+    if not active.all():
+        # slices done before this step keep their state (copies where the result shares)
+        idx = np.nonzero(state.done) if state.done.ndim else state.done
+        state_traffic, aborted, passed = traffic.copy(), abort.copy(), all_passed.copy()
+        for new, old in (
+            (state_traffic, state.traffic),
+            (aborted, state.aborted),
+            (passed, state.passed),
+            (iteration, state.iteration),
+            (done, state.done),
+            (info, state.info),
+        ):
+            new[idx] = old[idx]
+        method_states = [
+            where_batch(active, new_m, old_m)
+            for new_m, old_m in zip(method_states, state.method_states, strict=True)
+        ]
     # results are immutable; State keeps frozen arrays without a copy
-    traffic, iteration, done, abort, all_passed, info = map(
-        _frozen, (traffic, iteration, done, abort, all_passed, info)
+    traffic, abort, all_passed, changed, verdicts, reasons, aborts = map(
+        _frozen, (traffic, abort, all_passed, changed, verdicts, reasons, aborts)
     )
-    changed, verdicts, reasons, aborts = map(_frozen, (changed, verdicts, reasons, aborts))
     new_state = State(
-        traffic=traffic,
-        iteration=iteration,
-        done=done,
-        aborted=abort,
-        passed=all_passed,
-        info=info,
+        traffic=_frozen(state_traffic),
+        iteration=_frozen(iteration),
+        done=_frozen(done),
+        aborted=_frozen(aborted),
+        passed=_frozen(passed),
+        info=_frozen(info),
         method_states=tuple(method_states),
     )
-    if not active.all():
-        new_state = where_batch(active, new_state, state)
     result = StepResult(
         verdicts=verdicts,
         reasons=reasons,
