@@ -116,15 +116,19 @@ def _observations_for(
 
 
 def _detect_change(
-    info: NDArray[np.float64], n: NDArray[np.float64], value: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """Iter8's change detection, every criterion and both versions at once.
+    out: NDArray[np.float64],
+    info: NDArray[np.float64],
+    n: NDArray[np.float64],
+    value: NDArray[np.float64],
+) -> NDArray[np.bool_]:
+    """Iter8's change detection for one criterion, both versions at once.
 
-    ``info`` has shape (*batch, n_criteria, 2, 2) (criterion, version, [int(n),
-    value]); ``n`` and ``value`` (*batch, n_criteria, 2). A missing sample size
-    is stored as 0, as Iter8 read it (under either missing-data policy), so
-    that a NaN stored sample size always means "no entry yet". Returns the new
-    record and, per slice and criterion, whether either version changed.
+    ``info`` is the criterion's record, shape (*batch, 2, 2) (version,
+    [int(n), value]); the new record is written to ``out`` (same shape);
+    ``n`` and ``value`` have shape (*batch, 2). A missing sample size is
+    stored as 0, as Iter8 read it (under either missing-data policy), so that
+    a NaN stored sample size always means "no entry yet". Returns, per slice,
+    whether either version changed.
     """
     with np.errstate(invalid="ignore"):
         new_n = np.trunc(n)
@@ -138,10 +142,9 @@ def _detect_change(
             keep |= np.isnan(stored_v) & missing_v
         # "no entry" (NaN) compares False with `>=`, so it is replaced too
         keep &= stored_n >= new_n
-    new_info = np.empty_like(info)
-    new_info[..., 0] = np.where(keep, stored_n, new_n)
-    new_info[..., 1] = np.where(keep, stored_v, value)
-    return new_info, ~(keep[..., 0] & keep[..., 1])
+    out[..., 0] = np.where(keep, stored_n, new_n)
+    out[..., 1] = np.where(keep, stored_v, value)
+    return np.asarray(~(keep[..., 0] & keep[..., 1]))
 
 
 def step(
@@ -180,8 +183,8 @@ def step(
     verdicts = np.zeros((*batch, n_crit), dtype=np.int8)
     reasons = np.zeros((*batch, n_crit), dtype=np.int8)
     aborts = np.zeros((*batch, n_crit), dtype=bool)
-    fetched_n = np.empty((*batch, n_crit, 2))
-    fetched_v = np.empty((*batch, n_crit, 2))
+    info = np.empty_like(state.info)
+    changed = np.zeros(batch, dtype=bool)
     method_states = []
     for i, criterion in enumerate(criteria):
         obs = _observations_for(observations, criterion.metric, batch)
@@ -191,15 +194,13 @@ def step(
         )
         method_states.append(mstate)
         fetched = fetch_iter8(criterion, obs)
-        fetched_n[..., i, :] = fetched.n
-        fetched_v[..., i, :] = fetched.value
-    info, changed_cv = _detect_change(state.info, fetched_n, fetched_v)
+        changed |= _detect_change(
+            info[..., i, :, :], state.info[..., i, :, :], fetched.n, fetched.value
+        )
     # reductions over the short criteria axis, written as column operations (faster in numpy)
-    changed = np.zeros(batch, dtype=bool)
     all_passed = np.ones(batch, dtype=bool)
     abort = np.zeros(batch, dtype=bool)
     for i in range(n_crit):
-        changed |= changed_cv[..., i]
         all_passed &= verdicts[..., i] == Verdict.PASS
         abort |= aborts[..., i]
 
