@@ -74,6 +74,17 @@ def _frozen(value: Any) -> Any:
     return arr
 
 
+def _batch_last_record(batch_shape: tuple[int, ...], n_criteria: int) -> NDArray[np.float64]:
+    """An empty change-detection record, shape (*batch, n_criteria, 2, 2).
+
+    Stored batch-last in memory (a transposed view of a C-ordered
+    ``(n_criteria, 2, 2, *batch)`` array), so that each criterion's, version's
+    and field's slice is contiguous; ``empty_like`` and copies keep the layout.
+    """
+    base = np.full((n_criteria, 2, 2, *batch_shape), np.nan)
+    return np.moveaxis(base, (0, 1, 2), (-3, -2, -1))
+
+
 def initial_state(spec: ExperimentSpec, batch_shape: tuple[int, ...] = ()) -> State:
     """The state before the first assessment: 100 % baseline, no history.
 
@@ -93,7 +104,7 @@ def initial_state(spec: ExperimentSpec, batch_shape: tuple[int, ...] = ()) -> St
         done=np.zeros(batch_shape, dtype=bool),
         aborted=np.zeros(batch_shape, dtype=bool),
         passed=np.zeros(batch_shape, dtype=bool),
-        info=np.full((*batch_shape, len(criteria), 2, 2), np.nan),
+        info=_batch_last_record(batch_shape, len(criteria)),
         method_states=tuple(get_method(c.method).init(c, batch_shape) for c in criteria),
     )
 
@@ -130,21 +141,25 @@ def _detect_change(
     a NaN stored sample size always means "no entry yet". Returns, per slice,
     whether either version changed.
     """
-    with np.errstate(invalid="ignore"):
-        new_n = np.trunc(n)
-        missing_n = np.isnan(new_n)
-        if missing_n.any():
-            new_n[missing_n] = 0.0
-        stored_n, stored_v = info[..., 0], info[..., 1]
-        keep = stored_v == value
-        missing_v = np.isnan(value)
-        if missing_v.any():
-            keep |= np.isnan(stored_v) & missing_v
-        # "no entry" (NaN) compares False with `>=`, so it is replaced too
-        keep &= stored_n >= new_n
-    out[..., 0] = np.where(keep, stored_n, new_n)
-    out[..., 1] = np.where(keep, stored_v, value)
-    return np.asarray(~(keep[..., 0] & keep[..., 1]))
+    changed = np.zeros(n.shape[:-1], dtype=bool)
+    for version in (0, 1):  # 1-d passes: `info` is stored batch-last (see initial_state)
+        stored_n, stored_v = info[..., version, 0], info[..., version, 1]
+        new_n, new_v = n[..., version], value[..., version]
+        with np.errstate(invalid="ignore"):
+            new_n = np.asarray(np.trunc(new_n))
+            missing_n = np.isnan(new_n)
+            if missing_n.any():
+                new_n[missing_n] = 0.0
+            keep = stored_v == new_v
+            missing_v = np.isnan(new_v)
+            if missing_v.any():
+                keep |= np.isnan(stored_v) & missing_v
+            # "no entry" (NaN) compares False with `>=`, so it is replaced too
+            keep &= stored_n >= new_n
+        out[..., version, 0] = np.where(keep, stored_n, new_n)
+        out[..., version, 1] = np.where(keep, stored_v, new_v)
+        changed |= ~keep
+    return changed
 
 
 def step(
