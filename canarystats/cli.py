@@ -149,7 +149,7 @@ def _print_table(results: list[tuple[str, Any]], out: TextIO) -> None:
 
 
 def _print_json(results: list[tuple[str, Any]], out: TextIO) -> None:
-    payload = [{"rollout": label, **res.to_dict()} for label, res in results]
+    payload = [{**res.to_dict(), "rollout": label} for label, res in results]
     json.dump(payload, out, indent=2, default=_json_default)
     print(file=out)
 

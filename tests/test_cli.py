@@ -1,0 +1,122 @@
+"""The `canarystats replay` command."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from canarystats import data as bundled
+from canarystats.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_replay_without_arguments_replays_both_bundled_rollouts(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "replay")
+    assert code == 0
+    assert err == ""
+    assert "rollout rolled_back" in out
+    assert "rollout promoted" in out
+    assert "decision: ROLLBACK" in out
+    assert "decision: PROMOTE" in out
+    assert "final traffic: baseline 0 %, candidate 100 %" in out
+    # one row per assessment (iterations 0..8) per rollout
+    assert out.count("iter8_latency") == 18
+
+
+def test_exit_code_reports_a_rollback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "replay", "--exit-code")[0] == 3
+    promoted = str(bundled.rollout_path("promoted"))
+    assert run(capsys, "replay", "--exit-code", "--data", promoted)[0] == 0
+    rolled_back = str(bundled.rollout_path("rolled_back"))
+    assert run(capsys, "replay", "--exit-code", "--data", rolled_back)[0] == 3
+
+
+def test_json_format(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "replay", "--format", "json")
+    assert code == 0
+    payload = json.loads(out)
+    assert [p["rollout"] for p in payload] == ["rolled_back", "promoted"]
+    assert [p["outcome"] for p in payload] == ["rollback", "promote"]
+
+
+def test_csv_format_and_compat(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "replay", "--format", "csv", "--compat", "iter8")
+    assert code == 0
+    frame = pd.read_csv(io.StringIO(out))
+    assert set(frame["rollout"]) == {"rolled_back", "promoted"}
+    assert len(frame) == 18
+    last = frame[frame["iteration"] == 8].set_index("rollout")
+    assert last.loc["promoted", "verdict"] == "PASS"
+    assert last.loc["rolled_back", "verdict"] == "FAIL"
+
+
+def test_parquet_data_and_explicit_experiment(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    frame = bundled.load_rollout("promoted")
+    path = tmp_path / "mine.parquet"
+    frame.to_parquet(path)
+    experiment = tmp_path / "exp.yaml"
+    shutil.copy(bundled.tutorial_experiment_path(), experiment)
+    code, out, _ = run(capsys, "replay", "--experiment", str(experiment), "--data", str(path))
+    assert code == 0
+    assert "rollout mine" in out
+    assert "decision: PROMOTE" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--experiment", "/nonexistent/exp.yaml"], "`--experiment` file not found: '/nonexistent/exp.yaml'"),
+        (["--data", "/nonexistent/data.csv"], "`--data` file not found: '/nonexistent/data.csv'"),
+    ],
+)
+def test_missing_files_exit_2_with_one_line(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, out, err = run(capsys, "replay", *argv)
+    assert code == 2
+    assert out == ""
+    assert err.strip() == f"canarystats: error: {message}"
+
+
+def test_bad_experiment_and_bad_data_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text("spec: [unclosed\n")
+    code, _, err = run(capsys, "replay", "--experiment", str(bad_yaml))
+    assert code == 2
+    assert err.startswith("canarystats: error: ")
+    assert err.count("\n") == 1
+    bad_data = tmp_path / "bad.csv"
+    bad_data.write_text("timestamp,version,requests\n0,reviews-v2,1\n")
+    code, _, err = run(capsys, "replay", "--data", str(bad_data))
+    assert code == 2
+    assert "latency_sum" in err
+    assert err.count("\n") == 1
+
+
+def test_entry_point_runs_without_traceback(tmp_path: Path) -> None:
+    exe = shutil.which("canarystats")
+    cmd = [exe] if exe else [sys.executable, "-m", "canarystats.cli"]
+    done = subprocess.run([*cmd, "replay", "--exit-code"], capture_output=True, text=True, check=False)
+    assert done.returncode == 3
+    assert "decision: PROMOTE" in done.stdout
+    bad = subprocess.run(
+        [*cmd, "replay", "--experiment", str(tmp_path / "none.yaml")], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 2
+    assert "Traceback" not in bad.stderr
+    usage = subprocess.run([*cmd, "replay", "--format", "xml"], capture_output=True, text=True, check=False)
+    assert usage.returncode == 2
+    assert "invalid choice" in usage.stderr
