@@ -11,9 +11,11 @@ from canarystats.errors import (
     InsufficientDataWarning,
     SpecError,
     UnknownFieldWarning,
+    UnusedRowsWarning,
 )
 from canarystats.observations import Observations, Reason, Verdict
 from canarystats.replay import ReplayResult, replay, replay_all
+from canarystats.simulate import Scenario, simulate_rollouts
 from canarystats.spec import (
     METHODS,
     Criterion,
@@ -48,11 +50,13 @@ __all__ = [
     "Reason",
     "ReplayResult",
     "RunResult",
+    "Scenario",
     "SpecError",
     "State",
     "StepResult",
     "TrafficControl",
     "UnknownFieldWarning",
+    "UnusedRowsWarning",
     "Verdict",
     "evaluate_criterion",
     "format_duration",
@@ -63,5 +67,6 @@ __all__ = [
     "replay_all",
     "round3",
     "run_experiment",
+    "simulate_rollouts",
     "step",
 ]

@@ -9,6 +9,8 @@ conditions at once:
   :class:`UnknownFieldWarning` names a key of an Iter8 document that
   canarystats does not know (a typo such as ``trafficStepsize``); the key is
   kept, not dropped.
+- :class:`UnusedRowsWarning` says that a recorded rollout holds rows of
+  versions the experiment does not compare; they are not used.
 - :class:`SpecError` (``ValueError``) is raised for bad configuration: the
   message names the field, the value received and what is allowed.
 - :class:`DataError` (``ValueError``) is raised for a recorded rollout or
@@ -23,6 +25,7 @@ __all__ = [
     "InsufficientDataWarning",
     "SpecError",
     "UnknownFieldWarning",
+    "UnusedRowsWarning",
 ]
 
 
@@ -32,6 +35,10 @@ class CanaryStatsWarning(UserWarning):
 
 class InsufficientDataWarning(CanaryStatsWarning, RuntimeWarning):
     """Some slices of a batch held bad or missing data; they are INCONCLUSIVE."""
+
+
+class UnusedRowsWarning(CanaryStatsWarning):
+    """A recorded rollout holds rows of versions that are neither baseline nor candidate."""
 
 
 class UnknownFieldWarning(CanaryStatsWarning):

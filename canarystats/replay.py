@@ -24,7 +24,7 @@ column             meaning
 
 Other columns are ignored. Rows of versions that are neither the baseline nor
 the candidate are not used, with an
-:class:`~canarystats.adapters.frames.UnusedRowsWarning`.
+:class:`~canarystats.UnusedRowsWarning`.
 
 How the replay computes Iter8's metrics. Assessment ``k`` happens at
 ``t0 + k * interval`` over the cumulative window ``[t0, t0 + w_k]``, ``w_k =
@@ -222,18 +222,9 @@ def _as_spec(experiment: ExperimentSpec | str | os.PathLike[str]) -> ExperimentS
     if isinstance(experiment, ExperimentSpec):
         return experiment
     if isinstance(experiment, str | os.PathLike):
-        import canarystats
+        from canarystats.adapters.iter8 import load_experiment
 
-        load = getattr(canarystats, "load_experiment", None)
-        if load is None:
-            raise SpecError(
-                "reading an experiment file needs canarystats.load_experiment; "
-                "pass an ExperimentSpec instead"
-            )
-        spec = load(experiment)
-        if not isinstance(spec, ExperimentSpec):
-            raise SpecError(f"`experiment` did not load as an ExperimentSpec: {spec!r}")
-        return spec
+        return load_experiment(experiment)
     raise SpecError(
         "`experiment` must be an ExperimentSpec, or a path to (or the YAML text of) an "
         f"Iter8 experiment, got {type(experiment).__name__}"

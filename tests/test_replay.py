@@ -21,11 +21,11 @@ from canarystats import (
     InsufficientDataWarning,
     SpecError,
     TrafficControl,
+    UnusedRowsWarning,
     data,
     replay,
     replay_all,
 )
-from canarystats.adapters.frames import UnusedRowsWarning
 from canarystats.data.make_rollouts import tutorial_spec, write_rollouts
 from canarystats.simulate import Scenario, simulate_rollouts
 

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from canarystats.errors import CanaryStatsWarning, DataError
+from canarystats.errors import DataError, UnusedRowsWarning
 from canarystats.observations import Observations
 
 __all__ = [
@@ -82,10 +82,6 @@ KNOWN_METRICS: tuple[str, ...] = (
 )
 
 _REQ, _ERR, _LSUM, _LCOUNT = range(4)
-
-
-class UnusedRowsWarning(CanaryStatsWarning):
-    """A recorded rollout holds rows of versions that are neither baseline nor candidate."""
 
 
 def bucket_column(bound: float) -> str:
