@@ -50,7 +50,7 @@ from canarystats.adapters.frames import (
 from canarystats.errors import SpecError
 from canarystats.observations import Observations
 from canarystats.spec import ExperimentSpec
-from canarystats.strategies import final_split, initial_state, step, window_seconds
+from canarystats.strategies import final_split, initial_state, route, step, window_seconds
 from canarystats.strategies.check_and_increment import _batch_param
 
 __all__ = ["LATENCY_DISTRIBUTIONS", "Scenario", "simulate_rollouts"]
@@ -329,9 +329,7 @@ def simulate_rollouts(
                 c.metric: iter8_observations(c.metric, increase, bounds) for c in spec.criteria
             }
             state, result = step(spec, state, obs)
-            cand = result.traffic[..., 1]
-            apply = result.active & ~result.abort & (cand <= max_pct)
-            routed = np.where(apply, np.trunc(cand), routed)
+            routed = route(result, routed, max_pct)
             k += 1
 
     return _to_frame(spec, cum[is_scrape], events[is_scrape], start, bounds)

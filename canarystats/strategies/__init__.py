@@ -11,6 +11,7 @@ from canarystats.strategies.runner import (
     Observe,
     RunResult,
     final_split,
+    route,
     run_experiment,
     window_seconds,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "StepResult",
     "final_split",
     "initial_state",
+    "route",
     "run_experiment",
     "step",
     "where_batch",

@@ -30,7 +30,7 @@ from canarystats.spec import ExperimentSpec
 from canarystats.strategies.base import Outcome, State, StepResult
 from canarystats.strategies.check_and_increment import _batch_param, initial_state, step
 
-__all__ = ["Observe", "RunResult", "final_split", "run_experiment", "window_seconds"]
+__all__ = ["Observe", "RunResult", "final_split", "route", "run_experiment", "window_seconds"]
 
 #: ``observe(k, window_seconds, routed_candidate_percent) -> {metric: Observations}``;
 #: ``routed`` has the batch shape.
@@ -89,6 +89,20 @@ class RunResult:
     def final_state(self) -> State:
         """The state after the last assessment."""
         return self.states[-1]
+
+
+def route(
+    result: StepResult, routed: NDArray[np.float64], max_traffic_percent: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """The candidate percentage Iter8's controller routes after an assessment.
+
+    ``int()`` of the recommended percentage, applied only when it is at most
+    ``max_traffic_percent``, for the slices this step assessed, and never after
+    an abort (the controller rolls back instead).
+    """
+    cand = result.traffic[..., 1]
+    apply = result.active & ~result.abort & (cand <= max_traffic_percent)
+    return np.where(apply, np.trunc(cand), routed)
 
 
 def final_split(
@@ -166,9 +180,7 @@ def run_experiment(
         window = window_seconds(k, tc.interval)
         obs = observe(k, window, routed)
         state, result = step(spec, state, obs)
-        cand = result.traffic[..., 1]
-        apply = result.active & ~result.abort & (cand <= max_pct)
-        routed = np.where(apply, np.trunc(cand), routed)
+        routed = route(result, routed, max_pct)
         end_iteration = np.where(result.active, k, end_iteration)
         steps.append(result)
         states.append(state)
