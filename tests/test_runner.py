@@ -188,3 +188,18 @@ def test_step_errors_name_the_problem() -> None:
     wide = make_spec(step_size=[10.0, 20.0, 30.0])
     with pytest.raises(SpecError, match=r"`step_size` of shape \(3,\) does not broadcast against the batch shape \(2,\)"):
         step(wide, initial_state(wide, (2,)), {"iter8_latency": good})
+
+
+def test_point_method_errors_name_the_problem() -> None:
+    from canarystats import evaluate_criterion
+    from canarystats.tolerances import get_method
+
+    three = Observations(count=np.ones((4, 3)), value=np.ones((4, 3)))
+    with pytest.raises(SpecError, match="observations of 'iter8_latency' must have 2 versions, got 3"):
+        evaluate_criterion(LATENCY, three)
+    with pytest.raises(SpecError, match=r"`method` must be one of \['point'\], got 'bayes'"):
+        get_method("bayes")
+    grid = attrs.evolve(LATENCY, tolerance=[0.1, 0.2, 0.3])
+    two = Observations(count=np.ones((2, 2)), value=np.ones((2, 2)))
+    with pytest.raises(SpecError, match=r"`tolerance` of shape \(3,\) does not broadcast against the batch shape \(2,\)"):
+        evaluate_criterion(grid, two)
