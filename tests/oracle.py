@@ -258,3 +258,20 @@ def run(
         "state": last_state,
         "history": history,
     }
+
+
+def info_lists(info: Any) -> dict[str, list[list[Any]]]:
+    """A change-detection record of shape (n_criteria, 2, 2) as Iter8's per-version lists.
+
+    ``info[i, v]`` holds ``[int(n), value]`` of criterion ``i`` and version ``v``; a NaN
+    sample size means "no entry" (the list stops there), a NaN value is Iter8's None.
+    """
+    out: dict[str, list[list[Any]]] = {}
+    for v, ver in enumerate(VERSIONS):
+        pairs = []
+        for n, value in info[:, v, :].tolist():
+            if math.isnan(n):
+                break
+            pairs.append([int(n), None if math.isnan(value) else value])
+        out[ver] = pairs
+    return out

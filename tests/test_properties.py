@@ -212,19 +212,6 @@ def oracle_observed(sc0: dict[str, Any], k: int) -> list[dict[str, Any]]:
     return out
 
 
-def info_lists(info: np.ndarray) -> dict[str, list[list[Any]]]:
-    """canarystats' info of one slice (n_criteria, 2, 2) as Iter8's lists of pairs."""
-    out: dict[str, list[list[Any]]] = {}
-    for v, ver in enumerate(oracle.VERSIONS):
-        pairs = []
-        for n, value in info[:, v, :].tolist():
-            if math.isnan(n):
-                break
-            pairs.append([int(n), None if math.isnan(value) else value])
-        out[ver] = pairs
-    return out
-
-
 def run_steps(spec: ExperimentSpec, sc: dict[str, Any]) -> list[tuple[Any, Any]]:
     state = cs.initial_state(spec, sc["batch"])
     out = []
@@ -281,7 +268,7 @@ def test_step_equals_oracle_per_slice(sc: dict[str, Any]) -> None:
                 want["candidate_traffic"],
             ], (k, idx)
             assert state.traffic[idx].tolist() == result.traffic[idx].tolist()
-            assert info_lists(np.asarray(state.info[idx])) == want["info"], (k, idx)
+            assert oracle.info_lists(np.asarray(state.info[idx])) == want["info"], (k, idx)
             assert (result.verdicts[idx] == Verdict.PASS).tolist() == want["met"], (k, idx)
             assert result.aborts[idx].tolist() == want["abort"], (k, idx)
             assert bool(result.all_passed[idx]) is want["all_met"]

@@ -219,19 +219,6 @@ def _cs_observations(
     return out
 
 
-def _info_lists(info: np.ndarray) -> dict[str, list[list[Any]]]:
-    """canarystats' info (n_criteria, 2, 2) as Iter8's per-version lists of pairs."""
-    out: dict[str, list[list[Any]]] = {}
-    for v, ver in enumerate(oracle.VERSIONS):
-        pairs = []
-        for n, value in info[:, v, :].tolist():
-            if math.isnan(n):
-                break
-            pairs.append([int(n), None if math.isnan(value) else value])
-        out[ver] = pairs
-    return out
-
-
 def cs_check_and_increment(
     crits: list[dict[str, Any]],
     traffic_control: dict[str, Any] | None,
@@ -245,7 +232,7 @@ def cs_check_and_increment(
     return {
         "baseline_traffic": float(result.traffic[0]),
         "candidate_traffic": float(result.traffic[1]),
-        "info": _info_lists(np.asarray(new_state.info)),
+        "info": oracle.info_lists(np.asarray(new_state.info)),
         "met": [bool(v == Verdict.PASS) for v in result.verdicts.tolist()],
         "sufficient": [r != Reason.INSUFFICIENT_SAMPLE for r in result.reasons.tolist()],
         "abort": [bool(a) for a in result.aborts.tolist()],
