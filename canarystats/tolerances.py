@@ -84,11 +84,13 @@ def round3(x: ArrayLike) -> NDArray[np.float64]:
     ``'%.3f'`` rounds the exact binary value correctly (ties of the exact
     value go to even), so it differs from ``numpy.round`` on values such as
     0.2525 whose scaled product lands on a tie. Away from ties,
-    ``rint(x * 1000) / 1000`` is the same double (``x * 1000`` is off by at
-    most half an ulp, so it rounds to the same integer ``k``, and ``k / 1000``
-    is the correctly rounded double of the decimal ``k/1000``); the few values
-    within 1e-6 of a tie, and values whose scaled product exceeds 2**52, are
-    formatted one by one.
+    ``rint(x * 1000) / 1000`` is the same double: while ``|x * 1000| < 2**52``
+    every half-integer ``k + 0.5`` is a double and rounding is monotone, so the
+    computed product stays on the same side of it as the exact one and rounds
+    to the same integer ``k``; and ``k / 1000`` is the correctly rounded
+    double of the decimal ``k/1000``, which ``float()`` parses. Values whose
+    product lands within 1e-6 of a half-integer, and values whose product
+    reaches 2**52, are formatted one by one.
 
     Examples
     --------
