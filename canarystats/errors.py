@@ -9,8 +9,9 @@ conditions at once:
   :class:`UnknownFieldWarning` names a key of an Iter8 document that
   canarystats does not know (a typo such as ``trafficStepsize``); the key is
   kept, not dropped.
-- :class:`UnusedRowsWarning` says that a recorded rollout holds rows of
-  versions the experiment does not compare; they are not used.
+- :class:`UnusedRowsWarning` says that rows of a recorded rollout are not
+  used (versions the experiment does not compare, or invalid rows dropped on
+  request); the replay's input report counts them.
 - :class:`SpecError` (``ValueError``) is raised for bad configuration: the
   message names the field, the value received and what is allowed.
 - :class:`DataError` (``ValueError``) is raised for a recorded rollout or
@@ -38,7 +39,9 @@ class InsufficientDataWarning(CanaryStatsWarning, RuntimeWarning):
 
 
 class UnusedRowsWarning(CanaryStatsWarning):
-    """A recorded rollout holds rows of versions that are neither baseline nor candidate."""
+    """Rows of a recorded rollout are not used: versions the experiment does not
+    compare, or rows dropped as invalid under ``invalid="drop"``; the input report
+    counts them."""
 
 
 class UnknownFieldWarning(CanaryStatsWarning):

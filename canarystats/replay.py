@@ -7,9 +7,9 @@ is in ``docs/recorded-rollouts.md``):
 =================  ==========================================================
 column             meaning
 =================  ==========================================================
-``timestamp``      when the counters were scraped: ISO-8601 strings,
-                   datetimes (tz-aware, or naive meaning UTC), or numeric
-                   seconds
+``timestamp``      when the counters were scraped: ISO 8601 strings with a
+                   UTC offset or ``Z``, tz-aware datetimes, or numeric
+                   (epoch) seconds; naive times are rejected
 ``version``        the version's name: the experiment's baseline or candidate
 ``requests``       cumulative requests (``istio_requests_total``)
 ``errors_5xx``     cumulative requests answered with a 5xx code
@@ -24,7 +24,11 @@ column             meaning
 
 Other columns are ignored. Rows of versions that are neither the baseline nor
 the candidate are not used, with an
-:class:`~canarystats.UnusedRowsWarning`.
+:class:`~canarystats.UnusedRowsWarning`. The table is validated and repaired
+at the edge (:func:`canarystats.adapters.frames.load_rollouts`: rows sorted,
+exact duplicates dropped, counter resets repaired as Prometheus'
+``increase()`` does, gaps reported), and every row is accounted for in the
+result's ``input_report``.
 
 How the replay computes Iter8's metrics. Assessment ``k`` happens at
 ``t0 + k * interval`` over the cumulative window ``[t0, t0 + w_k]``, ``w_k =
@@ -72,6 +76,7 @@ from numpy.typing import NDArray
 
 from canarystats.adapters.frames import (
     KNOWN_METRICS,
+    InputReport,
     RolloutSeries,
     counters_at,
     iter8_observations,
@@ -165,6 +170,11 @@ class ReplayResult:
         The iteration of the last assessment.
     run : RunResult
         The run behind the timeline, with batch shape ``()``.
+    input_report : InputReport
+        What loading the table found, repaired and rejected (rows used, not
+        compared, duplicates, resets, gaps, ...): the report of the whole
+        table given to :func:`replay` or :func:`replay_all` (shared by every
+        rollout of a :func:`replay_all`). Not part of equality.
     """
 
     rollout: str
@@ -174,9 +184,10 @@ class ReplayResult:
     aborted: bool
     end_iteration: int
     run: RunResult = attrs.field(repr=False, eq=False)
+    input_report: InputReport = attrs.field(repr=False, eq=False)
 
     def summary(self) -> dict[str, Any]:
-        """A compact, JSON-ready account: the outcome and each assessment's decision."""
+        """A compact, JSON-ready account: outcome, each assessment's decision, input report."""
         tl = self.timeline
         iterations = []
         for row in tl.drop_duplicates("iteration").to_dict(orient="records"):
@@ -198,6 +209,7 @@ class ReplayResult:
             "aborted": self.aborted,
             "end_iteration": self.end_iteration,
             "iterations": iterations,
+            "input_report": self.input_report.to_dict(),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -407,6 +419,7 @@ def _results(spec: ExperimentSpec, series: RolloutSeries) -> dict[str, ReplayRes
             aborted=bool(run.states[-1].aborted[r]),
             end_iteration=int(run.end_iteration[r]),
             run=_slice_run(run, r),
+            input_report=series.report,
         )
     return out
 
@@ -420,6 +433,7 @@ def replay(
     *,
     compat: str | None = None,
     start: Any = None,
+    invalid: str = "raise",
 ) -> ReplayResult:
     """Replay an experiment over one recorded rollout.
 
@@ -438,6 +452,10 @@ def replay(
     start : timestamp or float, optional
         The experiment's start ``t0`` (a timestamp, or seconds for numeric
         timestamps); by default the earliest timestamp of the rollout.
+    invalid : {"raise", "drop"}, optional
+        What an invalid row does: raise a ``DataError`` (the default), or be
+        dropped and counted in the result's ``input_report`` (see
+        :func:`canarystats.adapters.frames.load_rollouts`).
 
     Returns
     -------
@@ -456,13 +474,14 @@ def replay(
     Warns
     -----
     UnusedRowsWarning
-        For rows of versions that are neither the baseline nor the candidate.
+        For rows of versions that are neither the baseline nor the candidate,
+        and for invalid rows dropped with ``invalid="drop"``.
     InsufficientDataWarning
         For assessments whose windows end after the data.
     """
     spec = _apply_compat(_as_spec(experiment), compat)
     _check_metrics(spec)
-    series = load_rollouts(data, spec.baseline, spec.candidate, start=start)
+    series = load_rollouts(data, spec.baseline, spec.candidate, start=start, invalid=invalid)
     if len(series.ids) > 1:
         shown = list(series.ids[:5]) + (["..."] if len(series.ids) > 5 else [])
         raise DataError(
@@ -477,6 +496,7 @@ def replay_all(
     data: pd.DataFrame | str | os.PathLike[str],
     *,
     compat: str | None = None,
+    invalid: str = "raise",
 ) -> dict[str, ReplayResult]:
     """Replay an experiment over every rollout of a table, as one batch.
 
@@ -487,13 +507,14 @@ def replay_all(
 
     Parameters
     ----------
-    experiment, data, compat
+    experiment, data, compat, invalid
         As for :func:`replay`.
 
     Returns
     -------
     dict of str to ReplayResult
         Keyed by rollout id (as a string), in order of first appearance.
+        Every result carries the input report of the whole table.
 
     Raises
     ------
@@ -502,5 +523,5 @@ def replay_all(
     """
     spec = _apply_compat(_as_spec(experiment), compat)
     _check_metrics(spec)
-    series = load_rollouts(data, spec.baseline, spec.candidate)
+    series = load_rollouts(data, spec.baseline, spec.candidate, invalid=invalid)
     return _results(spec, series)

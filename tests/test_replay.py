@@ -373,13 +373,13 @@ def test_csv_and_parquet_give_the_same_result(tmp_path: Path) -> None:
 def test_timestamp_kinds_agree() -> None:
     table = data.load_rollout("promoted")
     reference = replay(TUTORIAL, table).timeline
-    naive = table.assign(timestamp=table["timestamp"].dt.tz_localize(None))
     other_tz = table.assign(timestamp=table["timestamp"].dt.tz_convert("Europe/Paris"))
     strings = pd.read_csv(data.rollout_path("promoted"))
     seconds = table.assign(
         timestamp=(table["timestamp"] - table["timestamp"].min()).dt.total_seconds()
     )
-    for variant in (naive, other_tz, strings):
+    # Naive datetimes are rejected (tests/test_replay_input.py).
+    for variant in (other_tz, strings):
         pd.testing.assert_frame_equal(replay(TUTORIAL, variant).timeline, reference)
     numeric = replay(TUTORIAL, seconds).timeline
     pd.testing.assert_frame_equal(
@@ -447,9 +447,13 @@ def test_non_numeric_counter(table: pd.DataFrame) -> None:
 
 
 def test_duplicate_rows(table: pd.DataFrame) -> None:
-    doubled = pd.concat([table, table.iloc[[10]]], ignore_index=True)
+    # An exact duplicate is dropped and counted (tests/test_replay_input.py); a conflicting
+    # one is an error.
+    doubled = pd.concat([table, table.iloc[[10]].assign(requests=1e6)], ignore_index=True)
     with pytest.raises(
-        DataError, match=r"duplicate rows for rollout '0', timestamp '2020-06-01T12:00:25Z', "
+        DataError,
+        match=r"conflicting duplicate rows for rollout '0', version 'reviews-v2', "
+        r"timestamp '2020-06-01T12:00:25Z'",
     ):
         replay(TUTORIAL, doubled)
 
