@@ -141,7 +141,16 @@ from canarystats.spec import (
     parse_duration,
 )
 
-__all__ = ["API_VERSION", "KIND", "load_experiment", "spec_from_iter8", "spec_to_iter8"]
+__all__ = [
+    "API_VERSION",
+    "KIND",
+    "assess",
+    "load_experiment",
+    "spec_from_iter8",
+    "spec_to_iter8",
+    "state_from_iter8",
+    "state_to_iter8",
+]
 
 #: The only ``apiVersion`` and ``kind`` read and written.
 API_VERSION = "iter8.tools/v1alpha1"
@@ -753,3 +762,7 @@ def _plain(value: Any) -> Any:
         value = float(value)
         return int(value) if value.is_integer() and abs(value) < 2.0**53 else value
     return value
+
+
+# The analytics REST contract (``check_and_increment``) lives in its own module.
+from canarystats.adapters.iter8_rest import assess, state_from_iter8, state_to_iter8  # noqa: E402

@@ -94,6 +94,19 @@ class State:
         """The batch shape."""
         return tuple(self.done.shape)
 
+    def to_json(self) -> str:
+        """This state as versioned JSON text (see :mod:`canarystats.strategies.persist`)."""
+        from canarystats.strategies.persist import state_to_json
+
+        return state_to_json(self)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> State:
+        """A state read from :meth:`to_json`'s text (see :mod:`canarystats.strategies.persist`)."""
+        from canarystats.strategies.persist import state_from_json
+
+        return state_from_json(text)
+
 
 @attrs.frozen(kw_only=True)
 class StepResult:
