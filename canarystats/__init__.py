@@ -4,7 +4,8 @@ The public API, re-exported flat. See the README for a tour.
 """
 
 from canarystats import data as data
-from canarystats.adapters.iter8 import load_experiment
+from canarystats.adapters.frames import InputReport
+from canarystats.adapters.iter8 import assess, load_experiment
 from canarystats.errors import (
     CanaryStatsWarning,
     DataError,
@@ -33,6 +34,7 @@ from canarystats.strategies import (
     run_experiment,
     step,
 )
+from canarystats.strategies.persist import state_from_json, state_to_json
 from canarystats.tolerances import CriterionResult, evaluate_criterion, round3
 
 __version__ = "0.1.0"
@@ -44,6 +46,7 @@ __all__ = [
     "CriterionResult",
     "DataError",
     "ExperimentSpec",
+    "InputReport",
     "InsufficientDataWarning",
     "Observations",
     "Outcome",
@@ -58,6 +61,7 @@ __all__ = [
     "UnknownFieldWarning",
     "UnusedRowsWarning",
     "Verdict",
+    "assess",
     "evaluate_criterion",
     "format_duration",
     "initial_state",
@@ -68,5 +72,7 @@ __all__ = [
     "round3",
     "run_experiment",
     "simulate_rollouts",
+    "state_from_json",
+    "state_to_json",
     "step",
 ]

@@ -5,14 +5,27 @@ prints, per rollout, the assessments and the final decision. Without
 arguments it replays the two bundled rollouts under the bundled tutorial
 experiment.
 
+``canarystats assess --request FILE [--observations FILE]`` answers one Iter8
+``check_and_increment`` request (the JSON body Iter8's controller POSTed) given
+the observed metric values, and prints Iter8's response as JSON; the
+observations may instead sit in the request under ``observations``. With
+``--exit-code`` it exits 0 when all criteria are met, 3 when not, 4 when the
+experiment must abort.
+
+``canarystats serve`` serves Iter8's analytics REST API (the ``service``
+extra; see ``docs/service.md``).
+
 Exit status: 0 on success; 2 for bad input (one line on stderr, no
-traceback); with ``--exit-code``, 3 when any replayed rollout was rolled back.
+traceback); with ``--exit-code``, 3 when any replayed rollout was rolled back
+(``replay``), or 3 when not all criteria are met and 4 when the experiment must
+abort (``assess``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -28,6 +41,8 @@ __all__ = ["main"]
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_ROLLED_BACK = 3
+EXIT_NOT_MET = 3
+EXIT_ABORT = 4
 
 _TABLE_COLUMNS = {
     "iteration": "iter",
@@ -82,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 3 when any rollout is rolled back (0 when all succeed)",
     )
+    _add_serve_parser(sub)
+    _add_assess_parser(sub)
     return parser
 
 
@@ -134,6 +151,7 @@ def _print_table(results: list[tuple[str, Any]], out: TextIO) -> None:
         if i:
             print(file=out)
         print(f"rollout {label}", file=out)
+        print(f"input: {res.input_report.summary()}", file=out)
         cols = [c for c in _TABLE_COLUMNS if c in res.timeline.columns]
         table = res.timeline[cols].rename(columns=_TABLE_COLUMNS)
         print(table.to_string(index=False, float_format=_fmt_num, na_rep="-"), file=out)
@@ -172,10 +190,119 @@ def _print_csv(results: list[tuple[str, Any]], out: TextIO) -> None:
     pd.concat(frames, ignore_index=True).to_csv(out, index=False)
 
 
+def _add_serve_parser(sub: Any) -> None:
+    sp = sub.add_parser(
+        "serve",
+        help="serve Iter8's analytics REST API (needs the `service` extra)",
+        description=(
+            "Serve POST /api/v1/experiment/check_and_increment (and Iter8 v0.1's "
+            "/api/v1/analytics/canary/check_and_increment) with uvicorn; see docs/service.md."
+        ),
+    )
+    sp.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    sp.add_argument("--port", type=int, default=8080, help="port to bind (default 8080)")
+    sp.add_argument(
+        "--log-level",
+        choices=("critical", "error", "warning", "info", "debug"),
+        default="info",
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from canarystats.adapters.service import create_app
+
+        app = create_app()
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in {"fastapi", "starlette", "uvicorn"}:
+            raise
+        print(
+            "canarystats: error: `serve` needs the service extra: "
+            "pip install 'canarystats[service]'",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return EXIT_OK
+
+
+def _add_assess_parser(sub: Any) -> None:
+    ap = sub.add_parser(
+        "assess",
+        help="answer one Iter8 check_and_increment request (prints Iter8's response as JSON)",
+        description=(
+            "Answer one Iter8 v0.x check_and_increment request as Iter8's analytics service "
+            "did, given the observed metric values, and print Iter8's response body as JSON. "
+            "Chain calls by posting the response's `_last_state` in the next request."
+        ),
+    )
+    ap.add_argument(
+        "--request",
+        metavar="FILE",
+        required=True,
+        help="the request body (JSON): baseline, candidate, traffic_control, _last_state",
+    )
+    ap.add_argument(
+        "--observations",
+        metavar="FILE",
+        help='observations (JSON): {"baseline": [{"sample_size": n, "value": v}, ...], '
+        '"candidate": [...]}, one entry per success criterion; when omitted, the '
+        "request's `observations` key is read",
+    )
+    ap.add_argument(
+        "--exit-code",
+        action="store_true",
+        help="exit 0 when all criteria are met, 3 when not, 4 when the experiment must abort",
+    )
+
+
+def _read_json(path: str, option: str) -> Any:
+    file = Path(path)
+    if not file.is_file():
+        raise SpecError(f"`{option}` file not found: {path!r}")
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SpecError(f"`{option}` file {path!r} is not valid JSON: {exc}") from None
+
+
+def _assess(args: argparse.Namespace) -> int:
+    from canarystats.adapters.iter8_rest import assess
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            request = _read_json(args.request, "--request")
+            observations = (
+                _read_json(args.observations, "--observations") if args.observations else None
+            )
+            response = assess(request, observations)
+        except (SpecError, DataError, OSError) as exc:
+            print(f"canarystats: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    for w in caught:
+        print(f"canarystats: warning: {w.message}", file=sys.stderr)
+    json.dump(response, sys.stdout, indent=2)
+    print()
+    if args.exit_code:
+        summary = response["assessment"]["summary"]
+        if summary["abort_experiment"]:
+            return EXIT_ABORT
+        if not summary["all_success_criteria_met"]:
+            return EXIT_NOT_MET
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "assess":
+        return _assess(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -186,7 +313,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for w in caught:
         print(f"canarystats: warning: {w.message}", file=sys.stderr)
     printer = {"table": _print_table, "json": _print_json, "csv": _print_csv}[args.format]
-    printer(results, sys.stdout)
+    try:
+        printer(results, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. `canarystats replay | head`: the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     if args.exit_code and any(res.outcome == "rollback" for _, res in results):
         return EXIT_ROLLED_BACK
     return EXIT_OK

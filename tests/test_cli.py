@@ -31,6 +31,8 @@ def test_replay_without_arguments_replays_both_bundled_rollouts(capsys: pytest.C
     assert "decision: ROLLBACK" in out
     assert "decision: PROMOTE" in out
     assert "final traffic: baseline 0 %, candidate 100 %" in out
+    # the input report of each bundled rollout: clean tables (98 rows: 49 scrapes x 2 versions)
+    assert out.count("input: 98 rows read, 98 used\n") == 2
     # one row per assessment (iterations 0..8) per rollout
     assert out.count("iter8_latency") == 18
 
