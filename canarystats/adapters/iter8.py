@@ -117,7 +117,6 @@ import copy
 import difflib
 import numbers
 import os
-import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -126,6 +125,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from canarystats.adapters._fields import construct
 from canarystats.errors import SpecError, UnknownFieldWarning
 from canarystats.spec import (
     DIRECTIONS,
@@ -499,7 +499,7 @@ def _parse_document(
 
     traffic_control = _build_traffic_control(traffic)
     criteria = _build_criteria(analysis.get("successCriteria"), parser)
-    result = _construct(
+    result = construct(
         ExperimentSpec,
         {
             **identity,
@@ -526,7 +526,7 @@ def _build_traffic_control(traffic: Mapping[str, Any]) -> TrafficControl:
             )
         kwargs[field[0]] = _check_value(value, path, field)
     paths = {attr: f"spec.trafficControl.{key}" for key, (attr, _, _) in _TRAFFIC_FIELDS.items()}
-    traffic_control: TrafficControl = _construct(TrafficControl, kwargs, paths)
+    traffic_control: TrafficControl = construct(TrafficControl, kwargs, paths)
     return traffic_control
 
 
@@ -570,7 +570,7 @@ def _build_criteria(value: Any, parser: _Parser) -> list[Criterion]:
             attr: f"{prefix}.{key}"
             for key, (attr, _, _) in {**_CRITERION_FIELDS, **_EXTENSION_FIELDS}.items()
         }
-        criteria.append(_construct(Criterion, kwargs, paths))
+        criteria.append(construct(Criterion, kwargs, paths))
     return criteria
 
 
@@ -609,21 +609,6 @@ def _check_value(value: Any, path: str, field: _Field) -> Any:
     return value
 
 
-_ATTR_IN_MESSAGE = re.compile(r"`(\w+)`")
-
-
-def _construct(cls: Any, kwargs: dict[str, Any], paths: Mapping[str, str]) -> Any:
-    """Build a spec object; a SpecError is re-raised naming the Iter8 path."""
-    try:
-        return cls(**kwargs)
-    except SpecError as err:
-        message = str(err).replace(", or an array of them", "")
-        match = _ATTR_IN_MESSAGE.search(message)
-        if match and match.group(1) in paths:
-            message = (
-                message[: match.start()] + f"`{paths[match.group(1)]}`" + message[match.end() :]
-            )
-        raise SpecError(message) from None
 
 
 # ---------------------------------------------------------------------------- writing

@@ -113,13 +113,13 @@ from __future__ import annotations
 
 import math
 import numbers
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from canarystats.adapters._fields import construct
 from canarystats.errors import SpecError
 from canarystats.observations import Observations, Reason, Verdict
 from canarystats.spec import TOLERANCE_TYPES, Criterion, ExperimentSpec, TrafficControl
@@ -190,21 +190,6 @@ def _list(value: Any, path: str, what: str) -> Sequence[Any]:
     return value
 
 
-_ATTR_IN_MESSAGE = re.compile(r"`(\w+)`")
-
-
-def _construct(cls: Any, kwargs: dict[str, Any], paths: Mapping[str, str]) -> Any:
-    """Build a spec object; a SpecError is re-raised naming the request's field path."""
-    try:
-        return cls(**kwargs)
-    except SpecError as err:
-        message = str(err).replace(", or an array of them", "")
-        match = _ATTR_IN_MESSAGE.search(message)
-        if match and match.group(1) in paths:
-            message = (
-                message[: match.start()] + f"`{paths[match.group(1)]}`" + message[match.end() :]
-            )
-        raise SpecError(message) from None
 
 
 # --------------------------------------------------------------------------- the request
@@ -246,7 +231,7 @@ def _parse_criterion(item: Any, i: int, key: str) -> Criterion:
         "is_counter": f"{prefix}.is_counter",
         "absent_value": f"{prefix}.absent_value",
     }
-    criterion: Criterion = _construct(
+    criterion: Criterion = construct(
         Criterion,
         {
             "metric": key,
@@ -310,7 +295,7 @@ def spec_from_request(request: Mapping[str, Any]) -> ExperimentSpec:
     kwargs["max_traffic_percent"] = _number(
         max_pct, "traffic_control.max_traffic_percent", "a number in [0, 100]"
     )
-    traffic_control = _construct(
+    traffic_control = construct(
         TrafficControl,
         kwargs,
         {
