@@ -22,6 +22,7 @@ from canarystats.spec import (
     Criterion,
     ExperimentSpec,
     TrafficControl,
+    available_methods,
     format_duration,
     parse_duration,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "UnusedRowsWarning",
     "Verdict",
     "assess",
+    "available_methods",
     "evaluate_criterion",
     "format_duration",
     "initial_state",

@@ -49,6 +49,7 @@ __all__ = [
     "Criterion",
     "ExperimentSpec",
     "TrafficControl",
+    "available_methods",
     "format_duration",
     "parse_duration",
 ]
@@ -57,8 +58,24 @@ __all__ = [
 #: against the batch shape.
 Param = float | NDArray[np.float64]
 
-#: Criterion methods implemented in this version (see ``canarystats.tolerances``).
-METHODS: tuple[str, ...] = ("point",)
+#: Every criterion method of the design. Those available in this installation are
+#: given by :func:`available_methods`; each registers itself through
+#: ``canarystats.tolerances.register_method`` when its module is imported.
+METHODS: tuple[str, ...] = ("point", "bayes", "sequential", "group_sequential", "fixed", "ranks")
+
+_AVAILABLE_METHODS: list[str] = []
+
+
+def available_methods() -> tuple[str, ...]:
+    """The criterion methods registered so far, in registration order."""
+    return tuple(_AVAILABLE_METHODS)
+
+
+def _add_method_name(name: str) -> None:
+    if name not in METHODS:
+        raise SpecError(f"unknown criterion method {name!r}: the design names {list(METHODS)}")
+    if name not in _AVAILABLE_METHODS:
+        _AVAILABLE_METHODS.append(name)
 
 #: Iter8's standard metrics that are counters (a counter over its threshold
 #: aborts the experiment; a delta criterion on a counter is an error).
@@ -341,7 +358,8 @@ class Criterion:
         threshold is a minimum and a delta reads ``candidate >= (1 -
         tolerance) * baseline``.
     method : str, default "point"
-        How the criterion is judged; see ``canarystats.METHODS``.
+        How the criterion is judged: one of ``available_methods()`` (the
+        design's full list is ``canarystats.METHODS``).
     confidence : float or array_like, optional
         Confidence level of statistical methods; None inherits the traffic
         control's. The point method does not use it (as in Iter8).
@@ -375,7 +393,7 @@ class Criterion:
         validator=_is_bool,
     )
     direction: str = attrs.field(default="lower", validator=_one_of(DIRECTIONS))
-    method: str = attrs.field(default="point", validator=_one_of(METHODS))
+    method: str = attrs.field(default="point")
     confidence: Param | None = _param_field(
         None,
         validator=_check_param(low=0.0, high=1.0, low_open=True, high_open=True, optional=True),
@@ -385,6 +403,18 @@ class Criterion:
         default=attrs.Factory(_default_absent_value, takes_self=True)
     )
     extras: dict[str, Any] = attrs.field(factory=dict, converter=_to_extras, validator=_is_mapping)
+
+    @method.validator
+    def _check_method(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        available = list(_AVAILABLE_METHODS)
+        if value in available:
+            return
+        if value in METHODS:
+            raise SpecError(
+                f"`method` {value!r} is not available in this version of canarystats; "
+                f"available: {available}"
+            )
+        raise SpecError(f"`method` must be one of {available}, got {value!r}")
 
     @absent_value.validator
     def _check_absent_value(self, attribute: attrs.Attribute[Any], value: Any) -> None:

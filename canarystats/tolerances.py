@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import warnings
 import weakref
-from collections.abc import Mapping
 from typing import Any, Protocol, cast
 
 import attrs
@@ -50,7 +49,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from canarystats.errors import InsufficientDataWarning, SpecError
 from canarystats.observations import Observations, Reason, Verdict
-from canarystats.spec import METHODS, Criterion, param_shape
+from canarystats.spec import Criterion, _add_method_name, param_shape
 
 __all__ = [
     "METHOD_REGISTRY",
@@ -63,6 +62,7 @@ __all__ = [
     "evaluate_criterion",
     "fetch_iter8",
     "get_method",
+    "register_method",
     "round3",
 ]
 
@@ -360,8 +360,21 @@ class PointMethod:
         return PointState(n=n, value=v), verdict, reason, np.asarray(abort, dtype=bool)
 
 
-METHOD_REGISTRY: Mapping[str, CriterionMethod] = {"point": PointMethod()}
-assert set(METHOD_REGISTRY) == set(METHODS), "spec.METHODS and the registry must agree"
+#: The registered criterion methods by name (see :func:`register_method`).
+METHOD_REGISTRY: dict[str, CriterionMethod] = {}
+
+
+def register_method(name: str, method: CriterionMethod) -> None:
+    """Make a criterion method available under ``name`` (one of ``spec.METHODS``).
+
+    Each method module registers its method when it is imported; importing
+    ``canarystats`` imports them all.
+    """
+    _add_method_name(name)
+    METHOD_REGISTRY[name] = method
+
+
+register_method("point", PointMethod())
 
 
 def get_method(name: str) -> CriterionMethod:

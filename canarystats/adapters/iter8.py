@@ -129,7 +129,6 @@ from canarystats.adapters._fields import construct
 from canarystats.errors import SpecError, UnknownFieldWarning
 from canarystats.spec import (
     DIRECTIONS,
-    METHODS,
     MISSING_POLICIES,
     ON_SUCCESS,
     STRATEGIES,
@@ -266,7 +265,7 @@ _CRITERION_FIELDS: dict[str, _Field] = {
 }
 #: canarystats' extension keys on a success criterion (not part of Iter8).
 _EXTENSION_FIELDS: dict[str, _Field] = {
-    "method": ("method", "str", f"one of {list(METHODS)}"),
+    "method": ("method", "str", "the name of a criterion method"),
     "confidence": (
         "confidence",
         "number?",
