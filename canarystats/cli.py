@@ -5,6 +5,9 @@ prints, per rollout, the assessments and the final decision. Without
 arguments it replays the two bundled rollouts under the bundled tutorial
 experiment.
 
+``canarystats replay --prometheus URL --experiment FILE --start T0 [--end T1]``
+replays a past rollout read from Prometheus (see ``docs/prometheus.md``).
+
 ``canarystats assess --request FILE [--observations FILE]`` answers one Iter8
 ``check_and_increment`` request (the JSON body Iter8's controller POSTed) given
 the observed metric values, and prints Iter8's response as JSON; the
@@ -34,7 +37,7 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from canarystats.errors import DataError, SpecError
+from canarystats.errors import DataError, PrometheusError, SpecError
 
 __all__ = ["main"]
 
@@ -97,6 +100,29 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 3 when any rollout is rolled back (0 when all succeed)",
     )
+    prom = rp.add_argument_group(
+        "from Prometheus",
+        "Replay a past rollout read from Prometheus instead of a table: at each assessment "
+        "time, the increases of Istio's counters over the cumulative window (the `prometheus` "
+        "extra; see docs/prometheus.md). A bearer token may be given in the environment "
+        "variable CANARYSTATS_PROMETHEUS_TOKEN.",
+    )
+    prom.add_argument("--prometheus", metavar="URL", help="Prometheus base URL")
+    prom.add_argument(
+        "--start", metavar="T0", help="the experiment's start: ISO 8601 with offset, or Unix s"
+    )
+    prom.add_argument("--end", metavar="T1", help="the end of the data (default: last assessment)")
+    prom.add_argument(
+        "--namespace", help="the workloads' namespace (destination_workload_namespace)"
+    )
+    prom.add_argument(
+        "--telemetry",
+        choices=("v1", "v2"),
+        default="v1",
+        help="Istio telemetry: latency in seconds (v1) or milliseconds (v2)",
+    )
+    prom.add_argument("--timeout", type=float, default=10.0, help="seconds per request (10)")
+    prom.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     _add_serve_parser(sub)
     _add_assess_parser(sub)
     return parser
@@ -122,9 +148,51 @@ def _sources(args: argparse.Namespace) -> tuple[Any, list[tuple[str, Any]]]:
     return experiment, tables
 
 
+def _time_arg(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _replay_prometheus(args: argparse.Namespace) -> list[tuple[str, Any]]:
+    from canarystats.adapters.iter8 import load_experiment
+    from canarystats.adapters.prometheus import PrometheusClient, replay_prometheus
+
+    if args.data:
+        raise SpecError("`--prometheus` and `--data` exclude each other: give one source")
+    if not args.experiment or not args.start:
+        raise SpecError("`--prometheus` needs `--experiment` and `--start`")
+    experiment = Path(args.experiment)
+    if not experiment.is_file():
+        raise SpecError(f"`--experiment` file not found: {str(experiment)!r}")
+    spec = load_experiment(experiment)
+    token = os.environ.get("CANARYSTATS_PROMETHEUS_TOKEN") or None
+    with PrometheusClient(
+        args.prometheus, timeout=args.timeout, bearer_token=token, verify=not args.insecure
+    ) as client:
+        result = replay_prometheus(
+            client,
+            spec,
+            start=_time_arg(args.start),
+            end=_time_arg(args.end),
+            compat=args.compat,
+            namespace=args.namespace,
+            telemetry=args.telemetry,
+        )
+    return [("prometheus", result)]
+
+
 def _replay(args: argparse.Namespace) -> list[tuple[str, Any]]:
     from canarystats.adapters.iter8 import load_experiment
     from canarystats.replay import replay_all
+
+    if args.prometheus:
+        return _replay_prometheus(args)
+    if args.start or args.end:
+        raise SpecError("`--start` and `--end` apply to `--prometheus` only")
 
     experiment_src, tables = _sources(args)
     spec = load_experiment(experiment_src)
@@ -307,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("always")
         try:
             results = _replay(args)
-        except (SpecError, DataError, OSError) as exc:
+        except (SpecError, DataError, PrometheusError, OSError) as exc:
             print(f"canarystats: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
     for w in caught:

@@ -429,7 +429,7 @@ def _results(spec: ExperimentSpec, series: RolloutSeries) -> dict[str, ReplayRes
 
 def replay(
     experiment: ExperimentSpec | str | os.PathLike[str],
-    data: pd.DataFrame | str | os.PathLike[str],
+    data: pd.DataFrame | str | os.PathLike[str] | RolloutSeries,
     *,
     compat: str | None = None,
     start: Any = None,
@@ -445,7 +445,9 @@ def replay(
     data : DataFrame or path
         The recorded rollout (see the module docstring), or a CSV or Parquet
         file holding it. It must hold one rollout; use :func:`replay_all` for
-        several.
+        several. Or a ready :class:`~canarystats.adapters.frames.RolloutSeries`
+        (e.g. from :func:`canarystats.adapters.prometheus.fetch_rollout`);
+        ``start`` and ``invalid`` then do not apply.
     compat : {None, "iter8"}, optional
         ``"iter8"`` replays with Iter8's missing-data policy (every criterion
         with ``missing="iter8"``); None uses the experiment as it is.
@@ -481,7 +483,10 @@ def replay(
     """
     spec = _apply_compat(_as_spec(experiment), compat)
     _check_metrics(spec)
-    series = load_rollouts(data, spec.baseline, spec.candidate, start=start, invalid=invalid)
+    if isinstance(data, RolloutSeries):
+        series = data
+    else:
+        series = load_rollouts(data, spec.baseline, spec.candidate, start=start, invalid=invalid)
     if len(series.ids) > 1:
         shown = list(series.ids[:5]) + (["..."] if len(series.ids) > 5 else [])
         raise DataError(
@@ -493,7 +498,7 @@ def replay(
 
 def replay_all(
     experiment: ExperimentSpec | str | os.PathLike[str],
-    data: pd.DataFrame | str | os.PathLike[str],
+    data: pd.DataFrame | str | os.PathLike[str] | RolloutSeries,
     *,
     compat: str | None = None,
     invalid: str = "raise",
@@ -523,5 +528,8 @@ def replay_all(
     """
     spec = _apply_compat(_as_spec(experiment), compat)
     _check_metrics(spec)
-    series = load_rollouts(data, spec.baseline, spec.candidate, invalid=invalid)
+    if isinstance(data, RolloutSeries):
+        series = data
+    else:
+        series = load_rollouts(data, spec.baseline, spec.candidate, invalid=invalid)
     return _results(spec, series)
