@@ -92,7 +92,11 @@ _ABSENT_VALUES: Mapping[str, str] = {
 TOLERANCE_TYPES = ("threshold", "delta")
 DIRECTIONS = ("lower", "higher")
 MISSING_POLICIES = ("inconclusive", "iter8")
-STRATEGIES = ("check_and_increment", "increment_without_check")
+STRATEGIES = (
+    "check_and_increment",
+    "increment_without_check",
+    "epsilon_t_greedy",
+)
 ON_SUCCESS = ("candidate", "baseline", "both")
 
 
@@ -322,6 +326,15 @@ def param_shape(value: Param | None) -> tuple[int, ...]:
 # --------------------------------------------------------------------------- Criterion
 
 
+def _to_prior(value: Any) -> Any:
+    if isinstance(value, list | tuple) and not any(isinstance(v, bool) for v in value):
+        try:
+            return tuple(float(v) for v in value)
+        except (TypeError, ValueError):
+            return value
+    return value
+
+
 def _default_is_counter(self: Criterion) -> bool:
     return self.metric in COUNTER_METRICS
 
@@ -371,6 +384,16 @@ class Criterion:
         parse as a number (Iter8 used ``"None"``) leaves the value missing.
         Defaults to Iter8's value for its standard metrics (``"None"`` for
         ``iter8_latency``) and ``"0.0"`` otherwise.
+    prior : (float, float), optional
+        ``method="bayes"`` on a rate: the Beta prior's ``(alpha, beta)``, both
+        > 0; None (the default) means Jeffreys' Beta(0.5, 0.5). Other methods
+        and mean metrics do not use it.
+    scale : float or array_like, optional
+        ``method="bayes"`` on a mean known only as ``value`` and ``count``
+        (without ``sum``/``sumsq`` or histogram buckets): the standard
+        deviation of one sample, > 0, in the metric's unit. There is no
+        default: without it (or the data to estimate it) such a criterion
+        raises rather than decide on an invented spread.
     extras : dict, optional
         Keys of the Iter8 success criterion that canarystats does not
         interpret, kept so that nothing is dropped.
@@ -402,7 +425,26 @@ class Criterion:
     absent_value: str = attrs.field(
         default=attrs.Factory(_default_absent_value, takes_self=True)
     )
+    prior: tuple[float, float] | None = attrs.field(default=None, converter=_to_prior)
+    scale: Param | None = _param_field(
+        None, validator=_check_param(low=0.0, low_open=True, optional=True)
+    )
     extras: dict[str, Any] = attrs.field(factory=dict, converter=_to_extras, validator=_is_mapping)
+
+    @prior.validator
+    def _check_prior(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None:
+            return
+        ok = (
+            isinstance(value, tuple)
+            and len(value) == 2
+            and all(isinstance(v, float) and math.isfinite(v) and v > 0 for v in value)
+        )
+        if not ok:
+            raise SpecError(
+                f"`prior` must be two finite numbers > 0 (the Beta prior's alpha and beta), "
+                f"or None for the default Beta(0.5, 0.5), got {value!r}"
+            )
 
     @method.validator
     def _check_method(self, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -458,10 +500,12 @@ class TrafficControl:
 
     Parameters
     ----------
-    strategy : {"check_and_increment", "increment_without_check"}
+    strategy : {"check_and_increment", "increment_without_check", "epsilon_t_greedy"}
         ``check_and_increment`` moves traffic when all criteria pass;
         ``increment_without_check`` moves it every interval regardless (Iter8
-        uses it for experiments without success criteria).
+        uses it for experiments without success criteria);
+        ``epsilon_t_greedy`` is Iter8's decaying epsilon-greedy routing (the
+        CRD's ``epsilon_greedy``; see ``canarystats.strategies.bandits``).
     interval : str, float or timedelta, default "1m"
         Time between assessments: a Go duration string (``"30s"``), seconds,
         or a ``datetime.timedelta``. Stored in seconds.
@@ -476,6 +520,13 @@ class TrafficControl:
         baseline, or keep the last split.
     confidence : float or array_like, default 0.95
         The confidence level criteria inherit, in (0, 1).
+    early_stop : bool, default False
+        canarystats' extension (Iter8 key ``earlyStop``): ``check_and_increment``
+        ends the experiment at once -- promoting when every criterion has an
+        anytime-valid PASS (all criteria use ``method="sequential"``), rolling
+        back when any sequential criterion FAILs -- instead of running to
+        ``max_iterations``. Point and other non-anytime-valid verdicts never
+        stop early. False reproduces Iter8.
     """
 
     strategy: str = attrs.field(default="check_and_increment", validator=_one_of(STRATEGIES))
@@ -487,6 +538,7 @@ class TrafficControl:
     confidence: Param = _param_field(
         0.95, validator=_check_param(low=0.0, high=1.0, low_open=True, high_open=True)
     )
+    early_stop: bool = attrs.field(default=False, converter=_to_bool, validator=_is_bool)
 
     @interval.validator
     def _check_interval(self, attribute: attrs.Attribute[Any], value: Any) -> None:

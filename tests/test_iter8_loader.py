@@ -565,16 +565,15 @@ def test_bad_traffic_control_values(key: str, value: Any, pattern: str) -> None:
         spec_from_iter8(doc)
 
 
-@pytest.mark.parametrize(
-    "strategy", ["epsilon_greedy", "posterior_bayesian_routing", "optimistic_bayesian_routing"]
-)
+@pytest.mark.parametrize("strategy", ["posterior_bayesian_routing", "optimistic_bayesian_routing"])
 def test_bandit_strategies_not_implemented(strategy: str) -> None:
+    # epsilon_greedy is implemented (tests/test_bandits.py); the Bayesian routings are not yet
     doc = minimal_doc()
     doc["spec"]["trafficControl"] = {"strategy": strategy}
     with pytest.raises(
         SpecError,
         match=rf"`spec\.trafficControl\.strategy` '{strategy}' .* not implemented yet: use one of "
-        r"\['check_and_increment', 'increment_without_check'\]",
+        r"\['check_and_increment', 'increment_without_check', 'epsilon_greedy'\]",
     ):
         spec_from_iter8(doc)
 

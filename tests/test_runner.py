@@ -197,7 +197,7 @@ def test_point_method_errors_name_the_problem() -> None:
     three = Observations(count=np.ones((4, 3)), value=np.ones((4, 3)))
     with pytest.raises(SpecError, match="observations of 'iter8_latency' must have 2 versions, got 3"):
         evaluate_criterion(LATENCY, three)
-    with pytest.raises(SpecError, match=r"`method` must be one of \['point'.*\], got 'magic'"):
+    with pytest.raises(SpecError, match=r"`method` must be one of \[.*'point'.*\], got 'magic'"):
         get_method("magic")
     grid = attrs.evolve(LATENCY, tolerance=[0.1, 0.2, 0.3])
     two = Observations(count=np.ones((2, 2)), value=np.ones((2, 2)))

@@ -71,7 +71,7 @@ Iter8 v0.1 field                                       canarystats
 false. An experiment without success criteria runs Iter8's
 ``increment_without_check`` (see ``ExperimentSpec.effective_strategy``).
 
-**Extension keys.** A success criterion may carry six keys that are
+**Extension keys.** A success criterion may carry eight keys that are
 canarystats' own, not Iter8's: ``method`` (``Criterion.method``, default
 ``point``), ``confidence`` (``Criterion.confidence``, default null: inherit
 ``spec.trafficControl.confidence``), ``missing`` (``Criterion.missing``,
@@ -79,10 +79,16 @@ canarystats' own, not Iter8's: ``method`` (``Criterion.method``, default
 (``Criterion.direction``, ``lower`` or ``higher``, default ``lower``),
 ``isCounter`` (``Criterion.is_counter``) and ``absentValue``
 (``Criterion.absent_value``, a string), the last two defaulting to what
-Iter8's metric configuration says for its standard metrics. Iter8 itself
-prunes or ignores them. :func:`spec_to_iter8` writes them only when they
-differ from their defaults, so a plain Iter8 spec gives back a plain Iter8
-document.
+Iter8's metric configuration says for its standard metrics, and two for
+``method: bayes`` (see ``docs/bayes.md``): ``prior`` (``Criterion.prior``, a
+rate's Beta prior ``[alpha, beta]``, default null: Beta(0.5, 0.5)) and
+``scale`` (``Criterion.scale``, one sample's standard deviation for a mean
+known only as a value and a count, default null). Iter8 itself
+prunes or ignores them. ``spec.trafficControl`` may carry one extension
+key, ``earlyStop`` (``TrafficControl.early_stop``, default false: stop as
+soon as anytime-valid verdicts decide; see ``docs/sequential.md``).
+:func:`spec_to_iter8` writes extension keys only when they differ from their
+defaults, so a plain Iter8 spec gives back a plain Iter8 document.
 
 **Fields kept, not interpreted.** Every other field that Iter8 v0.1's
 ``Experiment`` defines is kept, without a warning, in
@@ -107,8 +113,10 @@ is dropped.
 naming the field's dotted path, the value and what is allowed. YAML booleans
 must be real booleans (``yes`` quoted is a string, not a boolean); numbers
 may be integers or floats; ``interval`` is a Go duration string. The CRD's
-bandit strategies (``epsilon_greedy``, ``posterior_bayesian_routing``,
-``optimistic_bayesian_routing``) are not implemented yet and raise.
+``epsilon_greedy`` is ``TrafficControl.strategy="epsilon_t_greedy"`` (the
+REST API's name; written back as ``epsilon_greedy``); its other bandit
+strategies (``posterior_bayesian_routing``, ``optimistic_bayesian_routing``)
+are not implemented yet and raise.
 """
 
 from __future__ import annotations
@@ -156,7 +164,10 @@ API_VERSION = "iter8.tools/v1alpha1"
 KIND = "Experiment"
 
 #: Strategies the v0.1 CRD allows that canarystats does not implement yet.
-_BANDIT_STRATEGIES = ("epsilon_greedy", "posterior_bayesian_routing", "optimistic_bayesian_routing")
+_BANDIT_STRATEGIES = ("posterior_bayesian_routing", "optimistic_bayesian_routing")
+#: The CRD's strategy names that differ from canarystats' (the REST API's) names.
+_CRD_STRATEGY_NAMES = {"epsilon_greedy": "epsilon_t_greedy"}
+_STRATEGY_CRD_NAMES = {v: k for k, v in _CRD_STRATEGY_NAMES.items()}
 
 # ---------------------------------------------------------------------------- the schema
 #
@@ -223,6 +234,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
             "maxTrafficPercentage",
             "onSuccess",
             "confidence",
+            "earlyStop",  # canarystats' extension
         ),
         "read",
     ),
@@ -238,7 +250,11 @@ _CRITERION_KEEP = ("min_max",)  # MinMax of a success criterion (v0.1.1)
 # Iter8 key -> (attribute, kind of value, what is allowed) per spec class.
 _Field = tuple[str, str, str]
 _TRAFFIC_FIELDS: dict[str, _Field] = {
-    "strategy": ("strategy", "str", f"one of {list(STRATEGIES)}"),
+    "strategy": (
+        "strategy",
+        "str",
+        f"one of {[_STRATEGY_CRD_NAMES.get(s, s) for s in STRATEGIES]}",
+    ),
     "interval": (
         "interval",
         "duration",
@@ -249,6 +265,8 @@ _TRAFFIC_FIELDS: dict[str, _Field] = {
     "maxTrafficPercentage": ("max_traffic_percent", "number", "a number in [0, 100]"),
     "onSuccess": ("on_success", "str", f"one of {list(ON_SUCCESS)}"),
     "confidence": ("confidence", "number", "a number in (0, 1)"),
+    # canarystats' extension: stop early on anytime-valid verdicts
+    "earlyStop": ("early_stop", "bool", "true or false"),
 }
 _IDENTITY_FIELDS: dict[str, _Field] = {
     "metadata.name": ("name", "str", "a non-empty string"),
@@ -275,6 +293,8 @@ _EXTENSION_FIELDS: dict[str, _Field] = {
     "direction": ("direction", "str", f"one of {list(DIRECTIONS)}"),
     "isCounter": ("is_counter", "bool", "true or false"),
     "absentValue": ("absent_value", "str", "a string such as '0.0' or 'None' (quote numbers)"),
+    "prior": ("prior", "pair?", "two numbers > 0 (a Beta prior's alpha and beta), or null"),
+    "scale": ("scale", "number?", "a number > 0 (one sample's standard deviation), or null"),
 }
 _REQUIRED_CRITERION_KEYS = ("metricName", "toleranceType", "tolerance")
 
@@ -521,8 +541,15 @@ def _build_traffic_control(traffic: Mapping[str, Any]) -> TrafficControl:
         if key == "strategy" and value in _BANDIT_STRATEGIES:
             raise SpecError(
                 f"`{path}` {value!r} (an Iter8 bandit strategy) is not implemented yet: "
-                f"use one of {list(STRATEGIES)}"
+                f"use one of {[_STRATEGY_CRD_NAMES.get(s, s) for s in STRATEGIES]}"
             )
+        if key == "strategy" and value in _STRATEGY_CRD_NAMES:
+            raise SpecError(
+                f"`{path}` {value!r} is the analytics REST API's name; an Experiment "
+                f"resource names it {_STRATEGY_CRD_NAMES[value]!r}"
+            )
+        if key == "strategy" and value in _CRD_STRATEGY_NAMES:
+            value = _CRD_STRATEGY_NAMES[value]
         kwargs[field[0]] = _check_value(value, path, field)
     paths = {attr: f"spec.trafficControl.{key}" for key, (attr, _, _) in _TRAFFIC_FIELDS.items()}
     traffic_control: TrafficControl = construct(TrafficControl, kwargs, paths)
@@ -589,6 +616,10 @@ def _check_value(value: Any, path: str, field: _Field) -> Any:
         ok = _is_number(value)
     elif kind == "number?":
         ok = value is None or _is_number(value)
+    elif kind == "pair?":
+        ok = value is None or (
+            isinstance(value, list | tuple) and len(value) == 2 and all(map(_is_number, value))
+        )
     elif kind == "int":
         ok = isinstance(value, numbers.Integral | float) and not isinstance(value, bool | np.bool_)
         ok = ok and float(value).is_integer()
@@ -642,7 +673,7 @@ def spec_to_iter8(spec: ExperimentSpec) -> dict[str, Any]:
         raise TypeError(f"`spec` must be an ExperimentSpec, got {spec!r}")
     tc = spec.traffic_control
     traffic: dict[str, Any] = {
-        "strategy": tc.strategy,
+        "strategy": _STRATEGY_CRD_NAMES.get(tc.strategy, tc.strategy),
         "interval": format_duration(tc.interval),
         "trafficStepSize": _scalar(tc.step_size, "traffic_control.step_size", "trafficStepSize"),
         "maxIterations": int(tc.max_iterations),
@@ -652,6 +683,8 @@ def spec_to_iter8(spec: ExperimentSpec) -> dict[str, Any]:
         "onSuccess": tc.on_success,
         "confidence": _scalar(tc.confidence, "traffic_control.confidence", "confidence"),
     }
+    if tc.early_stop:  # an extension key: written only when set
+        traffic["earlyStop"] = True
     analysis: dict[str, Any] = {}
     if spec.criteria:
         analysis["successCriteria"] = [
@@ -711,6 +744,8 @@ def _criterion_to_iter8(criterion: Criterion, index: int) -> dict[str, Any]:
     }
     if criterion.confidence is not None:
         _scalar(criterion.confidence, f"{name}.confidence", "confidence")
+    if criterion.scale is not None:
+        _scalar(criterion.scale, f"{name}.scale", "scale")
     # The defaults of the extension fields for this metric.
     reference = Criterion(metric=criterion.metric, tolerance_type="threshold", tolerance=0.0)
     for key, (attr, _, _) in _EXTENSION_FIELDS.items():
@@ -740,6 +775,8 @@ def _plain(value: Any) -> Any:
     """A plain Python value; integral floats become ints (``20`` rather than ``20.0``)."""
     if isinstance(value, bool | np.bool_):
         return bool(value)
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):

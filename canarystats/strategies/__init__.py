@@ -1,10 +1,11 @@
-"""Traffic strategies: ``check_and_increment`` and ``increment_without_check``.
+"""Traffic strategies: ``check_and_increment``, ``increment_without_check``, ``epsilon_t_greedy``.
 
 Every strategy follows the contract of :mod:`canarystats.strategies.base`:
 ``step(spec, state, observations) -> (state, StepResult)``, pure and
 vectorized over the batch; :func:`run_experiment` plays whole experiments.
 """
 
+from canarystats.strategies.bandits import BanditState
 from canarystats.strategies.base import Outcome, State, StepResult, where_batch
 from canarystats.strategies.check_and_increment import initial_state, step
 from canarystats.strategies.runner import (
@@ -17,6 +18,7 @@ from canarystats.strategies.runner import (
 )
 
 __all__ = [
+    "BanditState",
     "Observe",
     "Outcome",
     "RunResult",

@@ -17,7 +17,14 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Outcome", "State", "StepResult", "where_batch"]
+__all__ = [
+    "STRATEGY_REGISTRY",
+    "Outcome",
+    "State",
+    "StepResult",
+    "register_strategy",
+    "where_batch",
+]
 
 
 def _ro(value: Any) -> Any:
@@ -172,3 +179,17 @@ def _merge(shape: tuple[int, ...], keep_old: Any, new: Any, old: Any) -> Any:
     if isinstance(new, tuple):
         return tuple(_merge(shape, keep_old, a, b) for a, b in zip(new, old, strict=True))
     return new
+
+
+# --------------------------------------------------------------------------- strategy registry
+
+#: ``strategy name -> (initial_state(spec, batch_shape), step(spec, state, observations))``
+#: for strategies other than ``check_and_increment`` and ``increment_without_check``;
+#: ``canarystats.step`` and ``canarystats.initial_state`` dispatch on
+#: ``spec.effective_strategy`` through it, so they stay the one entry point.
+STRATEGY_REGISTRY: dict[str, tuple[Any, Any]] = {}
+
+
+def register_strategy(name: str, initial_state: Any, step: Any) -> None:
+    """Make a strategy (one of ``spec.STRATEGIES``) steppable through ``canarystats.step``."""
+    STRATEGY_REGISTRY[name] = (initial_state, step)

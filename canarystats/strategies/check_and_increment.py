@@ -14,6 +14,14 @@ stored ``int(n)`` is smaller than the new one, replace it (a change); else
 when the value differs (a missing value equals a missing value), replace it
 (a change, even if the sample size shrank); else keep the entry.
 
+With ``TrafficControl(early_stop=True)`` (canarystats' extension, off by
+default) an experiment also ends at once, before ``max_iterations``, when
+every criterion is judged by an anytime-valid method
+(:data:`ANYTIME_VALID_METHODS`) and all PASS -- it succeeds (``passed``) --
+or when any such criterion FAILs -- it rolls back (done, not passed, not
+aborted). Those verdicts stay valid at any stopping time, so acting on them
+keeps their error guarantees.
+
 ``increment_without_check`` (what Iter8 runs without success criteria)
 adds ``step_size`` at every assessment unless that would overshoot
 ``max_traffic_percent`` (step 20 with max 50 stops at 40).
@@ -49,10 +57,13 @@ from numpy.typing import NDArray
 from canarystats.errors import SpecError
 from canarystats.observations import Observations, Verdict
 from canarystats.spec import ExperimentSpec, param_shape
-from canarystats.strategies.base import State, StepResult, where_batch
+from canarystats.strategies.base import STRATEGY_REGISTRY, State, StepResult, where_batch
 from canarystats.tolerances import fetch_iter8, get_method
 
-__all__ = ["initial_state", "step"]
+__all__ = ["ANYTIME_VALID_METHODS", "initial_state", "step"]
+
+#: Criterion methods whose verdicts are anytime-valid, so that ``early_stop`` may act on them.
+ANYTIME_VALID_METHODS: frozenset[str] = frozenset({"sequential"})
 
 
 def _batch_param(name: str, value: object, batch_shape: tuple[int, ...]) -> NDArray[np.float64]:
@@ -95,6 +106,9 @@ def initial_state(spec: ExperimentSpec, batch_shape: tuple[int, ...] = ()) -> St
         The batch shape of the observations that will be stepped.
     """
     batch_shape = tuple(int(b) for b in batch_shape)
+    if spec.effective_strategy in STRATEGY_REGISTRY:  # e.g. the bandits' own state
+        own: State = STRATEGY_REGISTRY[spec.effective_strategy][0](spec, batch_shape)
+        return own
     traffic = np.zeros((*batch_shape, 2))
     traffic[..., 0] = 100.0
     criteria = spec.resolved_criteria()
@@ -184,6 +198,11 @@ def step(
     result : StepResult
         Verdicts, reasons, aborts and the traffic decision.
     """
+    if spec.effective_strategy in STRATEGY_REGISTRY:  # e.g. epsilon_t_greedy (bandits.py)
+        other: tuple[State, StepResult] = STRATEGY_REGISTRY[spec.effective_strategy][1](
+            spec, state, observations
+        )
+        return other
     batch = state.batch_shape
     tc = spec.traffic_control
     step_size = _batch_param("step_size", tc.step_size, batch)
@@ -235,6 +254,13 @@ def step(
     active = ~state.done
     iteration = np.array(state.iteration + 1)
     done = np.array(abort | (iteration > tc.max_iterations))
+    if tc.early_stop and spec.effective_strategy == "check_and_increment":
+        anytime = [c.method in ANYTIME_VALID_METHODS for c in criteria]
+        if all(anytime):
+            done |= all_passed  # promote now: every criterion has an anytime-valid PASS
+        for i in range(n_crit):
+            if anytime[i]:
+                done |= verdicts[..., i] == Verdict.FAIL  # roll back now
     state_traffic, aborted, passed = traffic, abort, all_passed
     if not active.all():
         # slices done before this step keep their state (copies where the result shares)

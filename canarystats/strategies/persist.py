@@ -59,6 +59,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from canarystats.bayes import BayesState
 from canarystats.errors import SpecError
 from canarystats.strategies.base import State
 from canarystats.tolerances import PointState
@@ -121,6 +122,7 @@ def registered_state_types() -> dict[str, type]:
 
 
 register_state_type(PointState, "point")
+register_state_type(BayesState, "bayes")
 
 
 # --------------------------------------------------------------------------- writing
