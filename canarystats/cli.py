@@ -15,8 +15,9 @@ observations may instead sit in the request under ``observations``. With
 ``--exit-code`` it exits 0 when all criteria are met, 3 when not, 4 when the
 experiment must abort.
 
-``canarystats serve`` serves Iter8's analytics REST API (the ``service``
-extra; see ``docs/service.md``).
+``canarystats serve [--prometheus URL]`` serves Iter8's analytics REST API
+(the ``service`` extra; see ``docs/service.md``); with ``--prometheus`` it
+queries Prometheus for requests that carry no observations.
 
 Exit status: 0 on success; 2 for bad input (one line on stderr, no
 traceback); with ``--exit-code``, 3 when any replayed rollout was rolled back
@@ -274,6 +275,22 @@ def _add_serve_parser(sub: Any) -> None:
         choices=("critical", "error", "warning", "info", "debug"),
         default="info",
     )
+    prom = sp.add_argument_group(
+        "metrics from Prometheus",
+        "Answer requests that carry no `observations` by querying Prometheus as Iter8 did: "
+        "each version selected by its `tags`, over [baseline.start_time, now] (the "
+        "`prometheus` extra; see docs/prometheus.md). A bearer token may be given in the "
+        "environment variable CANARYSTATS_PROMETHEUS_TOKEN.",
+    )
+    prom.add_argument("--prometheus", metavar="URL", help="Prometheus base URL")
+    prom.add_argument(
+        "--telemetry",
+        choices=("v1", "v2"),
+        default="v1",
+        help="Istio telemetry: latency in seconds (v1) or milliseconds (v2)",
+    )
+    prom.add_argument("--timeout", type=float, default=10.0, help="seconds per request (10)")
+    prom.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -281,8 +298,6 @@ def _serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from canarystats.adapters.service import create_app
-
-        app = create_app()
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] not in {"fastapi", "starlette", "uvicorn"}:
             raise
@@ -292,7 +307,29 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    client = None
+    observe = None
+    if args.prometheus:
+        from canarystats.adapters.prometheus import PrometheusClient, service_observer
+
+        try:
+            client = PrometheusClient(
+                args.prometheus,
+                timeout=args.timeout,
+                bearer_token=os.environ.get("CANARYSTATS_PROMETHEUS_TOKEN") or None,
+                verify=not args.insecure,
+            )
+        except SpecError as exc:
+            print(f"canarystats: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        observe = service_observer(client, telemetry=args.telemetry)
+    try:
+        uvicorn.run(
+            create_app(observe=observe), host=args.host, port=args.port, log_level=args.log_level
+        )
+    finally:
+        if client is not None:
+            client.close()
     return EXIT_OK
 
 

@@ -22,6 +22,12 @@ Building blocks (all elementwise and broadcasting over any batch shape):
 - :func:`multinomial_log_e`, :func:`multinomial_pvalue` and
   :func:`multinomial_cs`: Lindon and Malek's Dirichlet-multinomial mixture
   test of counts split between versions (a sample-ratio-mismatch test).
+- :func:`rate_ratio_test` (:class:`RateRatioResult`): their point-process test
+  of a rate ratio with the allocation changing at every look, with p-values
+  and a confidence sequence; :func:`srm_test` and :class:`SampleRatioGuard`:
+  the sample-ratio-mismatch check against a changing intended split.
+- :func:`msprt_two_sample`: Johari et al.'s two-sample mSPRT and its
+  always-valid interval (differences of means or rates, plug-in variances).
 
 :class:`SequentialMethod` wires them into criteria as ``method="sequential"``;
 see its docstring for what each kind of metric uses.
@@ -56,11 +62,16 @@ from canarystats.spec import Criterion
 from canarystats.tolerances import _broadcast_param, _warn_bad, register_method
 
 __all__ = [
+    "SEQUENTIAL_TESTS",
+    "RateRatioResult",
+    "SampleRatioGuard",
+    "SampleRatioState",
     "SequentialMethod",
     "SequentialState",
     "bernoulli_cs",
     "beta_binomial_log_e",
     "msprt_normal_log_e",
+    "msprt_two_sample",
     "multinomial_cs",
     "multinomial_log_e",
     "multinomial_pvalue",
@@ -68,6 +79,8 @@ __all__ = [
     "normal_mixture_bound",
     "normal_mixture_log_e",
     "normal_mixture_rho",
+    "rate_ratio_test",
+    "srm_test",
 ]
 
 _F = NDArray[np.float64]
@@ -78,6 +91,18 @@ _BISECT = 64  # bisection steps: brackets shrink below double resolution
 def _scalar_or_array(x: _F) -> Any:
     """0-d results come back as numpy scalars."""
     return x[()] if x.ndim == 0 else x
+
+
+def _ro(x: Any) -> Any:
+    arr = np.array(x, dtype=np.asarray(x).dtype)
+    arr.flags.writeable = False
+    return arr
+
+
+def _arr_field() -> Any:
+    return attrs.field(
+        converter=_ro, eq=attrs.cmp_using(eq=lambda a, b: np.array_equal(a, b, equal_nan=True))
+    )
 
 
 # --------------------------------------------------------------------------- normal mixture
@@ -398,7 +423,17 @@ def multinomial_log_e(counts: ArrayLike, theta0: ArrayLike, *, k: float = 100.0)
     x = np.asarray(counts, dtype=np.float64)
     t = np.asarray(theta0, dtype=np.float64)
     alpha0 = k * t
-    n = x.sum(axis=-1)
+    if t.ndim >= 1 and t.size == t.shape[-1] and x.ndim >= 1 and x.shape[-1] == t.shape[-1]:
+        # one theta0 for the whole batch: columns (a reduction over a short last axis is slow)
+        flat = alpha0.reshape(-1)
+        n = x[..., 0].copy()
+        for i in range(1, x.shape[-1]):
+            n += x[..., i]
+        lookup = _lgamma_lookup(x, n, flat, k)
+        if lookup is not None:
+            return _scalar_or_array(lookup)
+    else:
+        n = x.sum(axis=-1)
     out = (
         special.gammaln(k)
         - special.gammaln(k + n)
@@ -406,6 +441,33 @@ def multinomial_log_e(counts: ArrayLike, theta0: ArrayLike, *, k: float = 100.0)
         - np.sum(special.xlogy(x, t), axis=-1)
     )
     return _scalar_or_array(np.asarray(out, dtype=np.float64))
+
+
+_LOOKUP_MIN = 100_000  # below this many cells, gammaln directly is as fast
+_LOOKUP_MAX = 4_000_000  # largest count tabulated
+
+
+def _lgamma_lookup(x: _F, n: _F, alpha0: _F, k: float) -> _F | None:
+    """The log Bayes factor by table look-up, for many integer counts and one shared theta0.
+
+    ``log Gamma(a + x)`` for integer ``x`` is read from a table of ``gammaln(a + j)``, ``j =
+    0..max(n)``, one per category (the values are gammaln's own, so the result is identical).
+    Returns None when it does not apply.
+    """
+    if x.size < _LOOKUP_MIN or alpha0.ndim != 1 or alpha0.shape[0] != x.shape[-1]:
+        return None
+    top = float(np.max(n)) if n.size else 0.0
+    if not (np.isfinite(top) and 0 <= top <= _LOOKUP_MAX) or np.min(x) < 0:
+        return None
+    xi = x.astype(np.int64)
+    if not np.array_equal(xi, x):
+        return None
+    j = np.arange(int(top) + 1, dtype=np.float64)
+    out = np.take(special.gammaln(k) - special.gammaln(k + j), n.astype(np.int64))
+    for i, a in enumerate(alpha0):
+        table = special.gammaln(a + j) - special.gammaln(a) - special.xlogy(j, a / k)
+        out += np.take(table, xi[..., i])
+    return np.asarray(out, dtype=np.float64)
 
 
 def multinomial_pvalue(counts: ArrayLike, theta0: ArrayLike, *, k: float = 100.0) -> Any:
@@ -493,19 +555,455 @@ def multinomial_cs(
     return _scalar_or_array(lower), _scalar_or_array(upper)
 
 
-# --------------------------------------------------------------------------- the method
+# --------------------------------------------------------------------------- point processes
 
 
-def _ro(x: Any) -> Any:
-    arr = np.array(x, dtype=np.asarray(x).dtype)
-    arr.flags.writeable = False
-    return arr
+def _shift_beta(a: _F, b: _F, c: _F) -> tuple[_F, _F]:
+    """Move a Beta(a, b) on a share to the share whose log-odds are shifted by ``c``.
+
+    Matches the normal approximation of the log-odds: its mean ``log(a/b)``
+    moves by ``c`` and its variance ``1/a + 1/b`` is kept. The identity when
+    ``c = 0``, and shifting by ``c`` then ``-c`` returns ``(a, b)`` exactly.
+    """
+    log_s = np.log(a) - np.log(b) + c
+    v = 1.0 / a + 1.0 / b
+    return (1.0 + np.exp(log_s)) / v, (1.0 + np.exp(-log_s)) / v
 
 
-def _arr_field() -> Any:
-    return attrs.field(
-        converter=_ro, eq=attrs.cmp_using(eq=lambda a, b: np.array_equal(a, b, equal_nan=True))
+def _pp_step(
+    a: _F, b: _F, alloc: _F, x: _F, y: _F, w: _F, ratio: _F, k: float
+) -> tuple[_F, _F, _F, _F, _F]:
+    """One interval of the point-process test, elementwise.
+
+    ``x``, ``y``: the candidate's and the baseline's events in the interval;
+    ``w``: the candidate's share of the exposure in the interval; ``(a, b,
+    alloc)``: the Beta mixing distribution of the candidate's share of events
+    at allocation ``alloc`` (NaN before the first informative interval).
+    Returns the new ``(a, b, alloc)``, the interval's log predictive ratio
+    and its score (derivative of the log likelihood in ``log ratio``) at ``ratio``.
+    """
+    m = x + y
+    informative = (m > 0) & (w > 0) & (w < 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pi0 = w * ratio / (1.0 - w + w * ratio)
+        first = np.isnan(alloc)
+        a0 = np.where(first, k * pi0, a)
+        b0 = np.where(first, k * (1.0 - pi0), b)
+        c = np.where(first, 0.0, special.logit(w) - special.logit(alloc))
+        a1, b1 = _shift_beta(a0, b0, c)
+        log_f = (
+            special.betaln(a1 + x, b1 + y)
+            - special.betaln(a1, b1)
+            - special.xlogy(x, pi0)
+            - special.xlog1py(y, -pi0)
+        )
+        score = x - m * pi0
+    return (
+        np.where(informative, a1 + x, a),
+        np.where(informative, b1 + y, b),
+        np.where(informative, w, alloc),
+        np.where(informative, log_f, 0.0),
+        np.where(informative, score, 0.0),
     )
+
+
+def _increments(cumulative: _F) -> _F:
+    """Per-interval increments of cumulative counts along axis -2."""
+    first = cumulative[..., :1, :]
+    return np.concatenate([first, np.diff(cumulative, axis=-2)], axis=-2)
+
+
+@attrs.frozen(kw_only=True)
+class RateRatioResult:
+    """Lindon and Malek's point-process test along looks (see :func:`rate_ratio_test`).
+
+    Attributes
+    ----------
+    log_e : ndarray of float, shape (..., n_looks)
+        The log e-value against ``rate ratio == ratio`` at each look.
+    pvalue : ndarray of float, shape (..., n_looks)
+        The anytime-valid p-value ``min(1, 1 / max_{j <= i} e_j)``: non-increasing.
+    ratio : float
+        The null rate ratio (candidate / baseline).
+    k : float
+        The Dirichlet (Beta) concentration.
+    """
+
+    log_e: _F
+    pvalue: _F
+    ratio: float
+    k: float
+    _events: _F = attrs.field(repr=False, alias="events")
+    _exposure: _F = attrs.field(repr=False, alias="exposure")
+    _log_q: _F = attrs.field(repr=False, alias="log_q")
+
+    def confidence_sequence(self, confidence_level: float = 0.95) -> tuple[Any, Any]:
+        """The confidence sequence for the rate ratio: running intersections per look.
+
+        At look ``T`` the set is ``{r : e_T(r) < 1/alpha}`` with the mixing
+        distribution kept as it was built for the null ``ratio`` (as savvi
+        inverts the Dirichlet test): ``e_T(r) = prod_t q_t / prod_t
+        Binomial(x_t; m_t, pi_t(r))`` with ``pi_t(r) = w_t r / (1 - w_t + w_t
+        r)``. The conditional log likelihood is concave in ``log r``, so the
+        set is an interval, found by bisection (64 halvings in ``log r`` over
+        ``[-30, 30]``; an end beyond is reported as 0 or ``inf``). The running
+        intersection is returned; an empty set is NaN. Costs ``O(n_looks**2)``
+        per stream.
+
+        Returns
+        -------
+        lower, upper : ndarray of float, shape (..., n_looks)
+        """
+        alpha = 1.0 - float(confidence_level)
+        inc = _increments(np.asarray(self._events, dtype=np.float64))
+        exp_inc = _increments(np.asarray(self._exposure, dtype=np.float64))
+        x, y = inc[..., 1], inc[..., 0]
+        tot = exp_inc.sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = exp_inc[..., 1] / tot
+            lw = special.logit(w)
+        ok = (x + y > 0) & (w > 0) & (w < 1)
+        x, y, lw = np.where(ok, x, 0.0), np.where(ok, y, 0.0), np.where(ok, lw, 0.0)
+        n_looks = x.shape[-1]
+        floor = np.cumsum(self._log_q, axis=-1) - math.log(1.0 / alpha)
+        lower = np.full(x.shape, np.nan)
+        upper = np.full(x.shape, np.nan)
+        big = 30.0
+        for t in range(n_looks):
+            xs, ys, ls = x[..., : t + 1], y[..., : t + 1], lw[..., : t + 1]
+            fl = floor[..., t]
+
+            def loglik(u: _F, xs: _F = xs, ys: _F = ys, ls: _F = ls) -> _F:
+                z = u[..., None] + ls
+                return np.asarray(
+                    np.sum(xs * special.log_expit(z) + ys * special.log_expit(-z), axis=-1)
+                )
+
+            def score(u: _F, xs: _F = xs, ys: _F = ys, ls: _F = ls) -> _F:
+                z = u[..., None] + ls
+                return np.asarray(np.sum(xs - (xs + ys) * special.expit(z), axis=-1))
+
+            # sum_t log q_t = log e_T(ratio) + loglik_T(ratio)
+            fl = fl + loglik(np.full(fl.shape, math.log(self.ratio)))
+            lo_u, hi_u = np.full(fl.shape, -big), np.full(fl.shape, big)
+            for _ in range(_BISECT):  # the maximiser: the score decreases in u
+                mid = 0.5 * (lo_u + hi_u)
+                pos = score(mid) > 0
+                lo_u, hi_u = np.where(pos, mid, lo_u), np.where(pos, hi_u, mid)
+            top = 0.5 * (lo_u + hi_u)
+            nonempty = loglik(top) > fl
+            ends = []
+            for side in (-1.0, 1.0):
+                inner, outer = np.array(top), np.full(fl.shape, side * big)
+                for _ in range(_BISECT):
+                    mid = 0.5 * (inner + outer)
+                    ins = loglik(mid) > fl
+                    inner, outer = np.where(ins, mid, inner), np.where(ins, outer, mid)
+                at_edge = loglik(np.full(fl.shape, side * big)) > fl
+                ends.append(np.where(at_edge, side * np.inf, outer))
+            lower[..., t] = np.where(nonempty, np.exp(ends[0]), np.nan)
+            upper[..., t] = np.where(nonempty, np.exp(ends[1]), np.nan)
+        lower = np.fmax.accumulate(lower, axis=-1)
+        upper = np.fmin.accumulate(upper, axis=-1)
+        return _scalar_or_array(lower), _scalar_or_array(upper)
+
+
+def rate_ratio_test(
+    events: ArrayLike, exposure: ArrayLike, *, ratio: float = 1.0, k: float = 100.0
+) -> RateRatioResult:
+    """Lindon and Malek's point-process test of a rate ratio, with changing allocation.
+
+    Two versions' events (errors, or requests for a sample-ratio check) are
+    modelled as Poisson processes whose intensities are proportional to each
+    version's exposure (its requests, or its intended traffic share) times a
+    common, arbitrary time-varying rate, with the candidate's rate ``r``
+    times the baseline's. Given the events of an interval, the candidate's
+    count is ``Binomial(m_t, pi_t(r))`` with ``pi_t(r) = w_t r / (1 - w_t +
+    w_t r)`` and ``w_t`` the candidate's share of the interval's exposure, so
+    conditioning removes the common rate (any daily pattern of traffic).
+
+    The e-value against ``r = ratio`` multiplies the intervals' predictive
+    ratios ``q_t(x_t) / Binomial(x_t; m_t, pi_t(ratio))``. ``q_t`` is the
+    beta-binomial predictive of a Beta distribution of the candidate's share,
+    started as Lindon and Malek's prior ``Beta(k pi_1, k (1 - pi_1))`` at the
+    first allocation and updated by conjugacy; when the allocation changes,
+    the Beta is moved to the new allocation by matching the mean and variance
+    of its log-odds (shifted by the change in ``logit w``). Each factor has
+    conditional expectation 1 under the null whatever ``q_t`` is, so the
+    product is a test martingale and ``min(1, 1 / max e)`` an anytime-valid
+    p-value. With a constant allocation it is exactly the Dirichlet-
+    multinomial Bayes factor of :func:`multinomial_log_e` with ``theta0 = (1 -
+    pi, pi)`` (so savvi's ``InhomogeneousPoissonProcess`` p-value for
+    ``ratio = 1``).
+
+    Parameters
+    ----------
+    events : array_like of float, shape (..., n_looks, 2)
+        Cumulative events per look, baseline then candidate (rounded to
+        integers by the caller; a decrease is not allowed).
+    exposure : array_like of float, shape (..., n_looks, 2)
+        Cumulative exposure per look (requests, or the sum over intervals of
+        the intended traffic shares); only each interval's split is used.
+    ratio : float, default 1
+        The null rate ratio, candidate / baseline.
+    k : float, default 100
+        The concentration of the Beta (Dirichlet) mixing distribution.
+
+    Returns
+    -------
+    RateRatioResult
+
+    Notes
+    -----
+    Lindon and Malek (2022), the sequential test of multinomial counts and
+    its application to time-inhomogeneous Poisson processes (canary tests
+    with a multiplicative treatment effect). Deviation: their test assumes a
+    fixed allocation; here the mixing distribution is carried across changes
+    of allocation by the log-odds moment match above (a predictable choice,
+    so validity is unaffected). For error counts of Bernoulli requests the
+    conditional law given the interval's errors is Fisher's noncentral
+    hypergeometric rather than the binomial; for rare errors the difference
+    is negligible, and the calibration tests simulate Bernoulli requests.
+
+    Examples
+    --------
+    >>> r = rate_ratio_test([[10, 10], [50, 20], [200, 60]], [[1, 1], [2, 2], [3, 3]])
+    >>> r.pvalue.round(6).tolist()   # the 50/50 multinomial test, as multinomial_pvalue
+    [1.0, 0.08977, 0.0]
+    """
+    ev = np.asarray(events, dtype=np.float64)
+    ex = np.asarray(exposure, dtype=np.float64)
+    ev, ex = np.broadcast_arrays(ev, ex)
+    inc = _increments(ev)
+    exp_inc = _increments(ex)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = exp_inc[..., 1] / exp_inc.sum(axis=-1)
+    batch = inc.shape[:-2]
+    a = np.full(batch, np.nan)
+    b = np.full(batch, np.nan)
+    alloc = np.full(batch, np.nan)
+    r0 = np.full(batch, float(ratio))
+    log_q = np.empty(inc.shape[:-1])
+    for t in range(inc.shape[-2]):
+        a, b, alloc, log_q[..., t], _ = _pp_step(
+            a, b, alloc, inc[..., t, 1], inc[..., t, 0], w[..., t], r0, float(k)
+        )
+    log_e = np.cumsum(log_q, axis=-1)
+    pvalue = np.exp(-np.maximum.accumulate(np.maximum(log_e, 0.0), axis=-1))
+    return RateRatioResult(
+        log_e=log_e, pvalue=pvalue, ratio=float(ratio), k=float(k),
+        events=ev, exposure=ex, log_q=log_q,
+    )
+
+
+def srm_test(requests: ArrayLike, intended: ArrayLike, *, k: float = 100.0) -> RateRatioResult:
+    """Sample-ratio mismatch along looks, with the intended split changing at every look.
+
+    The requests each version received in each interval are tested against
+    the split the router was told to apply in that interval: the point-process
+    test of :func:`rate_ratio_test` with ratio 1, the requests as events and
+    the intended shares as exposure. A small p-value means the router does
+    not deliver the intended split (every other comparison is then suspect).
+
+    Parameters
+    ----------
+    requests : array_like of float, shape (..., n_looks, 2)
+        Cumulative requests per look, baseline then candidate.
+    intended : array_like of float, shape (..., n_looks, 2)
+        The intended split in force during each interval (percentages or
+        fractions; not cumulative), e.g. the traffic of the previous step.
+
+    Examples
+    --------
+    >>> r = srm_test([[900, 100], [1700, 300], [2300, 700]], [[90, 10], [80, 20], [60, 40]])
+    >>> bool(r.pvalue[-1] > 0.05)
+    True
+    >>> r = srm_test([[900, 100], [1800, 200], [2700, 300]], [[90, 10], [80, 20], [60, 40]])
+    >>> bool(r.pvalue[-1] < 1e-6)   # the candidate's share never grew
+    True
+    """
+    share = np.asarray(intended, dtype=np.float64)
+    share = share / share.sum(axis=-1, keepdims=True)
+    return rate_ratio_test(requests, np.cumsum(share, axis=-2), ratio=1.0, k=k)
+
+
+@attrs.frozen(kw_only=True)
+class SampleRatioState:
+    """State of :class:`SampleRatioGuard`, batch-leading arrays.
+
+    Attributes
+    ----------
+    count : ndarray of float, shape (*batch, 2)
+        The last valid cumulative requests (NaN before the first).
+    beta : ndarray of float, shape (*batch, 3)
+        The mixing Beta's ``(a, b)`` and the allocation it refers to.
+    log_e : ndarray of float, shape (*batch,)
+        The log e-value; ``pvalue`` is ``min(1, 1/max e)``.
+    pvalue : ndarray of float, shape (*batch,)
+        The running anytime-valid p-value (non-increasing).
+    """
+
+    count: _F = _arr_field()
+    beta: _F = _arr_field()
+    log_e: _F = _arr_field()
+    pvalue: _F = _arr_field()
+
+
+class SampleRatioGuard:
+    """A sample-ratio-mismatch check at every assessment that can abort (criterion-like).
+
+    ``init(batch_shape)`` and ``update(state, requests, intended)`` mirror the
+    criterion-method protocol: ``update`` returns ``(state, verdict, reason,
+    abort)``. The verdict is FAIL once the running p-value of :func:`srm_test`
+    falls to ``1 - confidence`` (a mismatch: sticky, and an abort when
+    ``abort_on_mismatch``), PASS otherwise ("no mismatch detected so far");
+    bad data (NaN, negative or decreasing requests, an intended split that is
+    not two nonnegative numbers with a positive sum) is INCONCLUSIVE with
+    ``Reason.BAD_DATA`` or ``Reason.MISSING_VALUE`` and leaves the state
+    unchanged. P(a false mismatch ever) <= 1 - confidence under any monitoring.
+
+    Parameters
+    ----------
+    confidence : float, default 0.999
+        A strict default: a false abort is costly.
+    k : float, default 100
+    abort_on_mismatch : bool, default True
+
+    Examples
+    --------
+    >>> guard = SampleRatioGuard()
+    >>> state = guard.init(())
+    >>> for n, split in (([900, 100], [90, 10]), ([1800, 200], [80, 20]),
+    ...                  ([2700, 300], [60, 40])):
+    ...     state, verdict, reason, abort = guard.update(state, n, split)
+    >>> int(verdict), bool(abort), bool(state.pvalue < 1e-6)
+    (-1, True, True)
+    """
+
+    def __init__(
+        self, *, confidence: float = 0.999, k: float = 100.0, abort_on_mismatch: bool = True
+    ) -> None:
+        if not 0.0 < confidence < 1.0:
+            raise SpecError(f"`confidence` must be in (0, 1), got {confidence!r}")
+        if not k > 0:
+            raise SpecError(f"`k` must be > 0, got {k!r}")
+        self.confidence = float(confidence)
+        self.k = float(k)
+        self.abort_on_mismatch = bool(abort_on_mismatch)
+
+    def init(self, batch_shape: tuple[int, ...]) -> SampleRatioState:
+        shape = tuple(batch_shape)
+        return SampleRatioState(
+            count=np.full((*shape, 2), np.nan),
+            beta=np.full((*shape, 3), np.nan),
+            log_e=np.zeros(shape),
+            pvalue=np.ones(shape),
+        )
+
+    def update(
+        self, state: SampleRatioState, requests: ArrayLike, intended: ArrayLike
+    ) -> tuple[SampleRatioState, NDArray[np.int8], NDArray[np.int8], NDArray[np.bool_]]:
+        n = np.asarray(requests, dtype=np.float64)
+        share = np.broadcast_to(np.asarray(intended, dtype=np.float64), n.shape)
+        batch = n.shape[:-1]
+        if n.shape[-1:] != (2,):
+            raise SpecError(f"`requests` must have shape (*batch, 2), got {n.shape}")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            missing = np.isnan(n).any(axis=-1) | np.isnan(share).any(axis=-1)
+            prev = np.where(np.isnan(state.count), 0.0, state.count)
+            bad = ~missing & (
+                np.isinf(n).any(axis=-1)
+                | (n < prev).any(axis=-1)
+                | (share < 0).any(axis=-1)
+                | ~(share.sum(axis=-1) > 0)
+            )
+            w = share[..., 1] / share.sum(axis=-1)
+        valid = ~missing & ~bad
+        inc = np.where(valid[..., None], np.rint(n) - np.rint(prev), 0.0)
+        a, b, alloc, log_f, _ = _pp_step(
+            state.beta[..., 0], state.beta[..., 1], state.beta[..., 2],
+            inc[..., 1], inc[..., 0], np.where(valid, w, 0.5), np.ones(batch), self.k,
+        )
+        log_e = state.log_e + np.where(valid, log_f, 0.0)
+        pvalue = np.minimum(state.pvalue, np.exp(-np.maximum(log_e, 0.0)))
+        mismatch = pvalue <= 1.0 - self.confidence
+        verdict = np.where(mismatch, Verdict.FAIL, Verdict.PASS).astype(_I8)
+        verdict[~valid & ~mismatch] = Verdict.INCONCLUSIVE
+        reason = np.full(batch, _I8(Reason.OK))
+        reason[missing & ~mismatch] = Reason.MISSING_VALUE
+        reason[bad & ~mismatch] = Reason.BAD_DATA
+        abort = mismatch & self.abort_on_mismatch
+        new = SampleRatioState(
+            count=np.where(valid[..., None], n, state.count),
+            beta=np.stack([a, b, alloc], axis=-1),
+            log_e=log_e,
+            pvalue=pvalue,
+        )
+        return new, verdict, reason, np.asarray(abort, dtype=bool)
+
+
+# --------------------------------------------------------------------------- two-sample mSPRT
+
+
+def msprt_two_sample(
+    estimate: ArrayLike,
+    variance: ArrayLike,
+    tau2: ArrayLike,
+    alpha: ArrayLike,
+    theta0: ArrayLike = 0.0,
+) -> tuple[Any, Any, Any]:
+    """Johari et al.'s two-sample mSPRT: log Lambda and the always-valid interval.
+
+    For an estimate ``theta_hat`` of a contrast (a difference of two means
+    or rates, or ``mean_c - r mean_b`` for a relative margin) with variance
+    ``V`` (``s_c**2 / n_c + s_b**2 / n_b``, plug-in for rates and for
+    unknown variances)::
+
+        log Lambda = 1/2 log(V / (V + tau2)) + tau2 (theta_hat - theta0)**2 / (2 V (V + tau2))
+
+    and the interval ``{theta0 : Lambda < 1/alpha}`` is ``theta_hat ± sqrt(2
+    V (V + tau2) / tau2 * (log(1/alpha) + 1/2 log((V + tau2) / V)))``.
+    With equal sample sizes and ``V = 2 sigma**2 / n`` it is
+    :func:`msprt_normal_log_e` on the paired differences.
+
+    ``tau2`` must not depend on the data of the current look: choose it once
+    (:class:`SequentialMethod` fixes it at the first look after its burn-in,
+    as ``1 / normal_mixture_rho(1 / V_h, alpha)`` with ``V_h`` the variance
+    expected at ``n_opt`` requests per version).
+
+    Returns
+    -------
+    log_lambda, lower, upper : ndarray of float
+
+    Notes
+    -----
+    Johari, Koomen, Pekelis and Walsh (2022): the mSPRT with a normal mixture
+    for two-sample comparisons (their treatment of unequal arms and of
+    Bernoulli data through the central limit theorem); exact for Gaussian
+    data with known variances, approximately valid with plug-in variances.
+
+    Examples
+    --------
+    >>> ll, lo, hi = msprt_two_sample(0.3, 0.02, 0.1, 0.05)
+    >>> round(float(ll), 10) == round(float(msprt_normal_log_e(0.3, 100, 2.0, 0.1)), 10)
+    True
+    """
+    th = np.asarray(estimate, dtype=np.float64)
+    v = np.asarray(variance, dtype=np.float64)
+    t2 = np.asarray(tau2, dtype=np.float64)
+    a = np.asarray(alpha, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = th - np.asarray(theta0, dtype=np.float64)
+        log_l = 0.5 * np.log(v / (v + t2)) + t2 * d * d / (2.0 * v * (v + t2))
+        half = np.sqrt(2.0 * v * (v + t2) / t2 * (np.log(1.0 / a) + 0.5 * np.log((v + t2) / v)))
+    return (
+        _scalar_or_array(np.asarray(log_l, dtype=np.float64)),
+        _scalar_or_array(np.asarray(th - half, dtype=np.float64)),
+        _scalar_or_array(np.asarray(th + half, dtype=np.float64)),
+    )
+
+
+# --------------------------------------------------------------------------- the method
 
 
 @attrs.frozen(kw_only=True)
@@ -523,12 +1021,31 @@ class SequentialState:
         valid update; NaN before the first. Cumulative observations must not
         decrease: an update that decreases them is bad data and leaves the
         state as it was.
+    evidence : ndarray of float, shape (*batch, 4)
+        The two-sample tests (``extras["sequential_test"]``): the cumulative
+        log e-value at the margin and the cumulative score (point-process
+        test), then the running maxima of the log e-values for a PASS and for
+        a FAIL (both tests). Zeros / ``-inf`` at ``init``.
+    mixing : ndarray of float, shape (*batch, 3)
+        The point-process test's Beta ``(a, b)`` and the allocation it refers
+        to; the mSPRT's fixed mixing variance ``tau2`` in the first column.
+        NaN until set.
     """
 
     lower: _F = _arr_field()
     upper: _F = _arr_field()
     count: _F = _arr_field()
     total: _F = _arr_field()
+    evidence: _F = attrs.field(
+        factory=lambda: np.full(4, np.nan),
+        converter=_ro,
+        eq=attrs.cmp_using(eq=lambda a, b: np.array_equal(a, b, equal_nan=True)),
+    )
+    mixing: _F = attrs.field(
+        factory=lambda: np.full(3, np.nan),
+        converter=_ro,
+        eq=attrs.cmp_using(eq=lambda a, b: np.array_equal(a, b, equal_nan=True)),
+    )
 
 
 class SequentialMethod:
@@ -566,6 +1083,24 @@ class SequentialMethod:
       valid, so no decision is made before ``burn_in`` samples per version.
       ``sumsq`` is required: a slice without it is INCONCLUSIVE with
       ``Reason.MISSING_VALUE`` (no scale is assumed).
+
+    Two-sample alternatives for a delta, chosen per criterion with
+    ``extras={"sequential_test": ...}`` (:data:`SEQUENTIAL_TESTS`):
+
+    - ``"confidence_sequence"`` (the default): the per-version sequences above.
+    - ``"point_process"`` (rates): Lindon and Malek's test of the rate ratio
+      (:func:`rate_ratio_test`, k = 100) on the errors of each interval given
+      each version's requests in it, the allocation changing at every
+      assessment; the running log e-values against ``ratio >= r`` and
+      ``ratio <= r`` (the composite nulls, through the sign of the score at
+      ``r``) each at ``alpha`` (no union bound). Assumes errors thin a Poisson
+      process of requests (rare errors).
+    - ``"msprt"`` (rates or means): Johari et al.'s two-sample mSPRT
+      (:func:`msprt_two_sample`) on the contrast ``estimate_c - r
+      estimate_b`` with plug-in variances (rates: ``(S + 1/2) / (n + 1)``),
+      ``tau2`` fixed at the first decision look for ``n_opt`` requests per
+      version; approximately valid, so it waits for ``burn_in`` samples per
+      version (and, for rates, ``burn_in`` events and non-events per version).
 
     A version with fewer than ``sample_size`` samples (or ``burn_in`` for
     means) makes the slice INCONCLUSIVE with ``Reason.INSUFFICIENT_SAMPLE``.
@@ -606,12 +1141,23 @@ class SequentialMethod:
                 f"method 'sequential' judges rates and means; {criterion.metric!r} is a "
                 "counter (a cumulative count against a threshold): use method 'point'"
             )
+        test = _test_of(criterion)
+        if test != "confidence_sequence" and criterion.tolerance_type != "delta":
+            raise SpecError(
+                f"`extras['sequential_test']` {test!r} compares two versions: it needs "
+                f"`tolerance_type` 'delta' (criterion {criterion.metric!r}), got "
+                f"{criterion.tolerance_type!r}"
+            )
         shape = (*batch_shape, 2)
+        evidence = np.zeros((*batch_shape, 4))
+        evidence[..., 2:] = -np.inf
         return SequentialState(
             lower=np.full(shape, -np.inf),
             upper=np.full(shape, np.inf),
             count=np.full(shape, np.nan),
             total=np.full(shape, np.nan),
+            evidence=evidence,
+            mixing=np.full((*batch_shape, 3), np.nan),
         )
 
     def update(
@@ -632,8 +1178,14 @@ class SequentialMethod:
         lower_better = criterion.direction == "lower"
         alpha = np.broadcast_to((1.0 - conf) / (2.0 if delta else 1.0), batch)[..., None]
 
+        test = _test_of(criterion)
         n = observations.count
         is_rate = observations.successes is not None
+        if test == "point_process" and not is_rate:
+            raise SpecError(
+                f"`extras['sequential_test']` 'point_process' judges event counts (a rate "
+                f"with `successes`); {criterion.metric!r} has none"
+            )
         if is_rate:
             assert observations.successes is not None
             total = observations.successes
@@ -642,6 +1194,8 @@ class SequentialMethod:
             missing_v = np.isnan(n) | np.isnan(total)
             sumsq = None
             min_n = np.asarray(need)[..., None]
+            if test == "msprt":
+                min_n = np.maximum(np.asarray(need), self.burn_in)[..., None]
         elif observations.sum is not None:
             total = observations.sum
             sumsq = observations.sumsq
@@ -675,9 +1229,36 @@ class SequentialMethod:
             sufficient_v = n >= min_n
         sufficient = valid & (sufficient_v.all(axis=-1) if delta else sufficient_v[..., 1])
 
-        # confidence sequences of this look, for every version (NaN-safe)
         safe_n = np.where(valid[..., None], n, 0.0)
         safe_t = np.where(valid[..., None], total, 0.0)
+        if test != "confidence_sequence":
+            r = 1.0 + tol if lower_better else 1.0 - tol
+            alpha1 = np.broadcast_to(1.0 - conf, batch)
+            ss = None
+            if not is_rate:
+                ss = np.where(valid[..., None], sumsq if sumsq is not None else 0.0, 0.0)
+            evidence, mixing = _two_sample_update(
+                test, state, valid, sufficient, safe_n, safe_t, ss, r, alpha1, self.n_opt,
+                self.burn_in,
+            )
+            # evidence[..., 2] is for r_true < r, evidence[..., 3] for r_true > r
+            below = evidence[..., 2] >= np.log(1.0 / alpha1)
+            above = evidence[..., 3] >= np.log(1.0 / alpha1)
+            good, worse = (below, above) if lower_better else (above, below)
+            keep = valid[..., None]
+            return self._finish(
+                criterion, batch, valid, missing, bad, sufficient, good, worse,
+                SequentialState(
+                    lower=state.lower,
+                    upper=state.upper,
+                    count=np.where(keep, n, state.count),
+                    total=np.where(keep, total, state.total),
+                    evidence=evidence,
+                    mixing=mixing,
+                ),
+            )
+
+        # confidence sequences of this look, for every version (NaN-safe)
         if is_rate:
             lo, hi = bernoulli_cs(np.rint(safe_t), np.rint(safe_n), alpha)
         else:
@@ -708,6 +1289,25 @@ class SequentialMethod:
         else:
             good = cu < tol if lower_better else cl > tol
             worse = cl > tol if lower_better else cu < tol
+        new_state = attrs.evolve(
+            state, lower=new_lower, upper=new_upper, count=new_count, total=new_total
+        )
+        return self._finish(
+            criterion, batch, valid, missing, bad, sufficient, good, worse, new_state
+        )
+
+    def _finish(
+        self,
+        criterion: Criterion,
+        batch: tuple[int, ...],
+        valid: NDArray[np.bool_],
+        missing: NDArray[np.bool_],
+        bad: NDArray[np.bool_],
+        sufficient: NDArray[np.bool_],
+        good: NDArray[np.bool_],
+        worse: NDArray[np.bool_],
+        new_state: SequentialState,
+    ) -> tuple[SequentialState, NDArray[np.int8], NDArray[np.int8], NDArray[np.bool_]]:
         passed = good & ~worse & sufficient
         failed = worse & ~good & sufficient
 
@@ -722,10 +1322,80 @@ class SequentialMethod:
         _warn_bad(bad, criterion, "bad data", "infinite, negative or decreasing values")
         _warn_bad(missing, criterion, "missing", "missing values")
         abort = failed if criterion.stop_on_failure else np.zeros(batch, dtype=bool)
-        new_state = SequentialState(
-            lower=new_lower, upper=new_upper, count=new_count, total=new_total
-        )
         return new_state, verdict, reason, np.asarray(abort, dtype=bool)
+
+
+SEQUENTIAL_TESTS: tuple[str, ...] = ("confidence_sequence", "point_process", "msprt")
+
+
+def _test_of(criterion: Criterion) -> str:
+    test = criterion.extras.get("sequential_test", "confidence_sequence")
+    if test not in SEQUENTIAL_TESTS:
+        raise SpecError(
+            f"`extras['sequential_test']` must be one of {list(SEQUENTIAL_TESTS)} "
+            f"(criterion {criterion.metric!r}), got {test!r}"
+        )
+    return str(test)
+
+
+def _two_sample_update(
+    test: str,
+    state: SequentialState,
+    valid: NDArray[np.bool_],
+    sufficient: NDArray[np.bool_],
+    n: _F,
+    total: _F,
+    sumsq: _F | None,
+    r: _F,
+    alpha: _F,
+    n_opt: float,
+    burn_in: float,
+) -> tuple[_F, _F]:
+    """The point-process test or the two-sample mSPRT for one look: new evidence and mixing."""
+    ev = np.array(state.evidence, dtype=np.float64)
+    mix = np.array(state.mixing, dtype=np.float64)
+    if test == "point_process":
+        prev_n = np.where(np.isnan(state.count), 0.0, state.count)
+        prev_e = np.where(np.isnan(state.total), 0.0, state.total)
+        inc_n = np.where(valid[..., None], np.rint(n) - np.rint(prev_n), 0.0)
+        inc_e = np.where(valid[..., None], np.rint(total) - np.rint(prev_e), 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = inc_n[..., 1] / inc_n.sum(axis=-1)
+        w = np.where(np.isfinite(w), w, 0.0)
+        a, b, alloc, log_f, score = _pp_step(
+            mix[..., 0], mix[..., 1], mix[..., 2], inc_e[..., 1], inc_e[..., 0], w,
+            np.asarray(r, dtype=np.float64), 100.0,
+        )
+        ev[..., 0] += log_f
+        ev[..., 1] += score
+        mix = np.stack([a, b, alloc], axis=-1)
+        below = np.where(ev[..., 1] < 0, ev[..., 0], -np.inf)
+        above = np.where(ev[..., 1] > 0, ev[..., 0], -np.inf)
+    else:  # msprt on the contrast estimate_c - r * estimate_b
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if sumsq is None:  # rates: a continuity-adjusted plug-in variance
+                est = total / n
+                p_adj = (total + 0.5) / (n + 1.0)
+                s2 = p_adj * (1.0 - p_adj)
+            else:
+                est = total / n
+                s2 = np.maximum((sumsq - n * est * est) / (n - 1.0), 0.0)
+            theta = est[..., 1] - r * est[..., 0]
+            var = s2[..., 1] / n[..., 1] + r * r * s2[..., 0] / n[..., 0]
+            ok = sufficient & (var > 0) & np.isfinite(var)
+            if sumsq is None:  # the normal approximation needs events, not only requests
+                ok &= (np.minimum(total, n - total) >= burn_in).all(axis=-1)
+            v_h = (s2[..., 1] + r * r * s2[..., 0]) / n_opt
+            tau2_new = 1.0 / np.asarray(normal_mixture_rho(1.0 / v_h, alpha))
+            tau2 = np.where(np.isnan(mix[..., 0]) & ok & (v_h > 0), tau2_new, mix[..., 0])
+            ok &= np.isfinite(tau2)
+            log_l = np.asarray(msprt_two_sample(theta, var, tau2, alpha)[0])
+        mix[..., 0] = tau2
+        below = np.where(ok & (theta < 0), log_l, -np.inf)
+        above = np.where(ok & (theta > 0), log_l, -np.inf)
+    ev[..., 2] = np.maximum(ev[..., 2], below)
+    ev[..., 3] = np.maximum(ev[..., 3], above)
+    return ev, mix
 
 
 register_method("sequential", SequentialMethod())

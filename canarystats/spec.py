@@ -96,6 +96,9 @@ STRATEGIES = (
     "check_and_increment",
     "increment_without_check",
     "epsilon_t_greedy",
+    "posterior_bayesian_routing",
+    "optimistic_bayesian_routing",
+    "top_k_routing",
 )
 ON_SUCCESS = ("candidate", "baseline", "both")
 
@@ -335,6 +338,17 @@ def _to_prior(value: Any) -> Any:
     return value
 
 
+def _to_looks(value: Any) -> Any:
+    # integral numbers (YAML may give 5.0, numpy an int64) become int
+    if isinstance(value, bool | np.bool_) or value is None:
+        return value
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return int(value)
+    return value
+
+
 def _default_is_counter(self: Criterion) -> bool:
     return self.metric in COUNTER_METRICS
 
@@ -394,6 +408,13 @@ class Criterion:
         deviation of one sample, > 0, in the metric's unit. There is no
         default: without it (or the data to estimate it) such a criterion
         raises rather than decide on an invented spread.
+    looks : int, optional
+        ``method="group_sequential"``: the planned number of looks (>= 1);
+        required by that method, unused by the others.
+    spending : str, default "obrien_fleming"
+        ``method="group_sequential"``: the alpha-spending function,
+        ``"obrien_fleming"``, ``"pocock"`` or ``"power:<rho>"`` (see
+        ``canarystats.spending_function``).
     extras : dict, optional
         Keys of the Iter8 success criterion that canarystats does not
         interpret, kept so that nothing is dropped.
@@ -429,7 +450,31 @@ class Criterion:
     scale: Param | None = _param_field(
         None, validator=_check_param(low=0.0, low_open=True, optional=True)
     )
+    looks: int | None = attrs.field(default=None, converter=_to_looks)
+    spending: str = attrs.field(default="obrien_fleming")
     extras: dict[str, Any] = attrs.field(factory=dict, converter=_to_extras, validator=_is_mapping)
+
+    @looks.validator
+    def _check_looks(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise SpecError(f"`looks` must be an integer >= 1 or None, got {value!r}")
+
+    @spending.validator
+    def _check_spending(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        kind, _, arg = value.partition(":") if isinstance(value, str) else ("", "", "")
+        ok = kind in ("obrien_fleming", "pocock") and not arg
+        if kind == "power":
+            try:
+                ok = not arg or (math.isfinite(float(arg)) and float(arg) > 0)
+            except ValueError:
+                ok = False
+        if not ok:
+            raise SpecError(
+                "`spending` must be one of 'obrien_fleming', 'pocock' or 'power:<rho>' "
+                f"(rho > 0), got {value!r}"
+            )
 
     @prior.validator
     def _check_prior(self, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -500,12 +545,14 @@ class TrafficControl:
 
     Parameters
     ----------
-    strategy : {"check_and_increment", "increment_without_check", "epsilon_t_greedy"}
-        ``check_and_increment`` moves traffic when all criteria pass;
-        ``increment_without_check`` moves it every interval regardless (Iter8
-        uses it for experiments without success criteria);
+    strategy : str, default "check_and_increment"
+        One of ``STRATEGIES``. ``check_and_increment`` moves traffic when all
+        criteria pass; ``increment_without_check`` moves it every interval
+        regardless (Iter8 uses it for experiments without success criteria);
         ``epsilon_t_greedy`` is Iter8's decaying epsilon-greedy routing (the
-        CRD's ``epsilon_greedy``; see ``canarystats.strategies.bandits``).
+        CRD's ``epsilon_greedy``); ``posterior_bayesian_routing``,
+        ``optimistic_bayesian_routing`` and ``top_k_routing`` route by
+        posterior draws (see ``canarystats.strategies.bandits``).
     interval : str, float or timedelta, default "1m"
         Time between assessments: a Go duration string (``"30s"``), seconds,
         or a ``datetime.timedelta``. Stored in seconds.

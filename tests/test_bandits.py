@@ -174,7 +174,7 @@ def test_iter8_loader_epsilon_greedy_and_bayes_keys_round_trip() -> None:
 @pytest.mark.parametrize(
     ("key", "value", "match"),
     [("strategy", "epsilon_t_greedy", r"the analytics REST API's name.*'epsilon_greedy'"),
-     ("strategy", "posterior_bayesian_routing", r"not implemented yet")],
+     ("strategy", "thompson", r"one of")],
 )
 def test_iter8_loader_strategy_errors(key: str, value: str, match: str) -> None:
     doc = {

@@ -566,14 +566,20 @@ def test_bad_traffic_control_values(key: str, value: Any, pattern: str) -> None:
 
 
 @pytest.mark.parametrize("strategy", ["posterior_bayesian_routing", "optimistic_bayesian_routing"])
-def test_bandit_strategies_not_implemented(strategy: str) -> None:
-    # epsilon_greedy is implemented (tests/test_bandits.py); the Bayesian routings are not yet
+def test_bayesian_routing_strategies_load(strategy: str) -> None:
+    # implemented in canarystats.strategies.bandits (tests/test_routing.py); CRD name = ours
     doc = minimal_doc()
     doc["spec"]["trafficControl"] = {"strategy": strategy}
+    assert spec_from_iter8(doc).traffic_control.strategy == strategy
+
+
+def test_unknown_strategy_lists_the_routing_names() -> None:
+    doc = minimal_doc()
+    doc["spec"]["trafficControl"] = {"strategy": "thompson"}
     with pytest.raises(
         SpecError,
-        match=rf"`spec\.trafficControl\.strategy` '{strategy}' .* not implemented yet: use one of "
-        r"\['check_and_increment', 'increment_without_check', 'epsilon_greedy'\]",
+        match=r"`spec\.trafficControl\.strategy` must be one of \[.*'posterior_bayesian_routing', "
+        r"'optimistic_bayesian_routing', 'top_k_routing'\], got 'thompson'",
     ):
         spec_from_iter8(doc)
 

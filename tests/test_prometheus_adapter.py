@@ -13,12 +13,14 @@ import math
 import subprocess
 import sys
 
+import attrs
 import httpx
 import numpy as np
 import pandas as pd
 import pytest
 
 import canarystats as cs
+from canarystats.adapters import prometheus as _prom
 from canarystats.adapters.prometheus import (
     PrometheusClient,
     bucket_quantile,
@@ -419,3 +421,187 @@ def test_docs_prometheus_examples():
     result = doctest.testfile(str(doc), module_relative=False, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
     assert result.attempted >= 1
+
+
+# --------------------------------------------------------------------------- bulk matrix path
+
+
+def _same(a, b):
+    """Both results hold the same series, bit for bit (NaN payloads aside)."""
+    assert (a.result_type, a.warnings, a.infos) == (b.result_type, b.warnings, b.infos)
+    assert len(a.series) == len(b.series)
+    for x, y in zip(a.series, b.series, strict=True):
+        assert x.labels == y.labels
+        assert x.histograms == y.histograms
+        np.testing.assert_array_equal(x.histogram_timestamps, y.histogram_timestamps)
+        for u, v in ((x.timestamps, y.timestamps), (x.samples, y.samples)):
+            assert u.dtype == v.dtype == np.float64
+            assert u.shape == v.shape
+            nan = np.isnan(u)
+            np.testing.assert_array_equal(nan, np.isnan(v))
+            np.testing.assert_array_equal(u[~nan].view(np.uint64), v[~nan].view(np.uint64))
+
+
+def _outcome(parse):
+    try:
+        return parse()
+    except cs.PrometheusError as exc:
+        return f"error:{exc.error_type}"
+
+
+def _reference(body):
+    """json.loads, then the per-sample path: what the bulk path must agree with."""
+    try:
+        obj = json.loads(body)
+    except ValueError:
+        return "error:bad_response"
+    return _outcome(lambda: parse_response(obj))
+
+
+def _agree(body):
+    got, ref = _outcome(lambda: parse_response(body)), _reference(body)
+    if isinstance(ref, str) or isinstance(got, str):
+        assert got == ref, body[:300]
+    else:
+        _same(got, ref)
+    return got
+
+
+SPECIALS = ["NaN", "+Inf", "-Inf", "1e+06", "-2.5E-3", "0", "-0", "5e-324", "2.2250738585072014e-308",
+            "1.7976931348623157e+308", "1e999", "-1e999", "123456789012345678901234567890",
+            "0.1", "3.0000000000000004", "9007199254740993", "1E5", "+1", "nan", "-nan",
+            "4.35", "1e-400"]  # fmt: skip
+
+
+def test_bulk_matrix_special_values_equal_json():
+    result = [
+        {"metric": {"__name__": "x", "v": 'a"values":[[1,"2"]]'}, "values": [
+            [1591012800 + i, v] for i, v in enumerate(SPECIALS)]},
+        {"metric": {"v": "b"}, "values": []},
+        {"metric": {"v": "c"}},
+        {"metric": {"v": "d"}, "values": [[1591012800.123, "1"], [0, "2"], [1e3, "3"],
+                                          [12345678901234567890123, "4"]]},
+        {"metric": {"v": "e"}, "values": [[1, "7"]], "histograms": [[1, {"count": "1", "sum": "2"}]]},
+    ]  # fmt: skip
+    body = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}},
+                      separators=(",", ":")).encode()  # fmt: skip
+    assert _prom._fast_matrix(body) is not None
+    got = _agree(body)
+    a = got.select({"v": 'a"values":[[1,"2"]]'})
+    assert np.isnan(a.samples[0])
+    np.testing.assert_array_equal(a.samples[1:3], [math.inf, -math.inf])
+    assert math.copysign(1.0, a.samples[SPECIALS.index("-0")]) == -1.0
+    assert got.select({"v": "c"}).samples.size == 0
+    assert got.select({"v": "d"}).timestamps[0] == 1591012800.123
+    assert len(got.select({"v": "e"}).histograms) == 1
+    with pytest.raises(cs.DataError, match="outside the datetimes"):
+        got.to_frame()  # 12345678901234567890123 s: beyond pandas' datetimes
+    frame = attrs.evolve(got, series=got.series[:3]).to_frame()
+    assert len(frame) == len(SPECIALS)
+    assert frame["value"].isna().sum() == 3
+
+
+def test_bulk_matrix_random_body_equals_json():
+    rng = np.random.default_rng(4)
+    result = []
+    for i in range(120):
+        n = int(rng.integers(0, 400))
+        x = rng.standard_normal(n) * 10.0 ** rng.integers(-30, 30, n)
+        kinds = rng.integers(0, 6, n)
+        values = [
+            repr(float(v)) if k == 0 else f"{v:g}" if k == 1 else f"{v:.17g}" if k == 2
+            else str(int(abs(v) * 1e3) % 10**12) if k == 3 else f"{v:e}" if k == 4
+            else ("NaN", "+Inf", "-Inf")[j % 3]
+            for j, (v, k) in enumerate(zip(x, kinds, strict=True))
+        ]  # fmt: skip
+        t = 1591012800 + np.sort(rng.integers(0, 10**7, n)) / 1000
+        points = [[int(s) if s == int(s) else float(s), v] for s, v in zip(t, values, strict=True)]
+        result.append({"metric": {"pod": f"p{i}", "k": str(i % 3)}, "values": points})
+    body = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}},
+                      separators=(",", ":")).encode()  # fmt: skip
+    assert _prom._fast_matrix(body) is not None
+    _same(parse_response(body), parse_response(json.loads(body)))
+
+
+TIMES = ["1", "0", "1591012800.5", "01", "1.", ".5", "-1", "+1", "1e5", "1E+5", "1.e5", "1e",
+         "NaN", "Infinity", '"1"', "true", "null", "1 ", "0x10", "1_0", "", "1.2.3", "--1"]  # fmt: skip
+VALUES = ['"1"', '"01"', '"1."', '".5"', '"1e"', '"e5"', '"Infn"', '"Infinity"', '"NaNa"',
+          '"1_0"', '" 1"', '""', '"\\u0031"', '"1,2"', '"]]"', "1", "null", '"0x10"',
+          '"+-1"', '"1-2"', '"nan"', '"-nan"', '"inf"', '"INF"', '"1.5.3"', "[]", '"1e5e"']  # fmt: skip
+
+
+@pytest.mark.parametrize("where", ["time", "value"])
+def test_bulk_matrix_malformed_tokens_as_json_does(where):
+    """Every odd token, in place of a time or a value: the same result or the same error
+    as json.loads and the per-sample checks -- never a silent difference."""
+    template = ('{"status":"success","data":{"resultType":"matrix","result":['
+                '{"metric":{"a":"1"},"values":[[1,"1"],[2,"2"]]},'
+                '{"metric":{"a":"2"},"values":[[3,"3"],[%s,%s],[5,"5"]]}]}}')  # fmt: skip
+    for token in TIMES if where == "time" else VALUES:
+        pair = (token, '"4"') if where == "time" else ("4", token)
+        _agree((template % pair).encode())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # layouts the bulk path leaves to json.loads
+        b'{"status": "success", "data": {"resultType": "matrix", "result": [{"metric": {}, '
+        b'"values": [[1, "2"], [3, "4"]]}]}}',
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},'
+        b'"values":[[1,"2"]],"values":[[3,"4"]]}]}}',
+        b'{"status":"success","data":{"values":[[1,"2"]],"resultType":"matrix","result":[]}}',
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"x\\"values":'
+        b'"1"},"values":[[1,"2"]]}]}}',
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},'
+        b'"x\\"values":[[1,"2"]]}]}}',
+        b'{"status":"success","data":{"resultType":"vector","result":[{"metric":{},'
+        b'"values":[[1,"2"]],"value":[1,"2"]}]}}',
+        # malformed bodies
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"2"]',
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"2"]]]}]}}',
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"2",3]]}]}}',
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1]]}]}}',
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"2"],]}]}}',
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"a":1},"values":[[1,"2"]]}]}}',
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"2"][3,"4"]]}]}}',
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"2"],,[3,"4"]]}]}}',
+        b'{"status":"success","data":{"resultType":"matrix","result":{"values":[[1,"2"]]}}}',
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"2"]]}]}}x',
+        b'\xff{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"2"]]}]}}',
+    ],
+)  # fmt: skip
+def test_bulk_matrix_odd_layouts_as_json_does(body):
+    _agree(body)
+
+
+def test_bulk_matrix_byte_mutations_as_json_does():
+    rng = np.random.default_rng(7)
+    base = bytearray(ok("matrix", [
+        {"metric": {"a": "1"}, "values": [[1591012800, "1.5"], [1591012815.5, "NaN"]]},
+        {"metric": {"a": "2"}, "values": [[1591012800, "-Inf"], [1591012815, "2e-3"]]}]))  # fmt: skip
+    base = bytearray(json.dumps(json.loads(base), separators=(",", ":")).encode())
+    alphabet = b'0123456789.,+-eENaInf[]" x\\'
+    for _ in range(400):
+        body = bytearray(base)
+        for _ in range(int(rng.integers(1, 3))):
+            i = int(rng.integers(0, len(body)))
+            op = rng.integers(0, 3)
+            if op == 0:
+                body[i] = alphabet[int(rng.integers(0, len(alphabet)))]
+            elif op == 1:
+                del body[i]
+            else:
+                body.insert(i, alphabet[int(rng.integers(0, len(alphabet)))])
+        _agree(bytes(body))
+
+
+def test_replay_prometheus_refuses_quantile_metrics_before_querying():
+    def handler(request):
+        raise AssertionError("no query expected")
+
+    spec = cs.load_experiment(cs.data.tutorial_experiment_path())
+    spec = attrs.evolve(spec, criteria=(cs.Criterion(
+        metric="iter8_latency_p95", tolerance_type="threshold", tolerance=0.5),))  # fmt: skip
+    with mock_client(handler) as c, pytest.raises(cs.DataError, match="observe"):
+        cs.replay_prometheus(c, spec, start=0)

@@ -493,3 +493,220 @@ def test_benchmark_quick_runs_and_agrees(capsys: pytest.CaptureFixture[str]) -> 
     out = capsys.readouterr().out
     assert "ratio (reference / canarystats):" in out
     assert figures["max_diff"] <= 1e-9
+
+
+# --------------------------------------------------------------------------- point processes, mSPRT, SRM
+
+# baseline errors, candidate errors, candidate share of the interval's requests
+# (tests/reference/sequential_mpmath.py, PP_CASE)
+PP_CASE = [(20, 1, 0.02), (18, 3, 0.1), (15, 9, 0.3), (9, 14, 0.5), (11, 13, 0.5)]
+
+
+def _pp_arrays(case: list[tuple[int, int, float]]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    ev = np.cumsum([[y, x] for y, x, _ in case], axis=0).astype(np.float64)
+    ex = np.cumsum([[1 - w, w] for _, _, w in case], axis=0)
+    return ev, ex
+
+
+def test_point_process_against_mpmath() -> None:
+    # python tests/reference/sequential_mpmath.py -> point_process(PP_CASE, 1.2) = -0.936198695678387
+    ev, ex = _pp_arrays(PP_CASE)
+    r = cs.rate_ratio_test(ev, ex, ratio=1.2)
+    assert r.log_e[-1] == pytest.approx(-0.936198695678387, abs=1e-12)
+
+
+def test_msprt_two_sample_against_mpmath() -> None:
+    # python tests/reference/sequential_mpmath.py -> msprt_two_sample(0.3, 0.02, 0.1) = 0.979120265385972
+    assert cs.msprt_two_sample(0.3, 0.02, 0.1, 0.05)[0] == pytest.approx(0.979120265385972, abs=1e-12)
+    # python tests/reference/sequential_mpmath.py -> msprt_two_sample(-0.01, 3e-5, 1e-4) = 0.548882747654569
+    ll, lo, hi = cs.msprt_two_sample(-0.01, 3e-5, 1e-4, 0.05)
+    assert ll == pytest.approx(0.548882747654569, abs=1e-12)
+    # the interval's ends are where Lambda = 1/alpha
+    for end in (lo, hi):
+        assert cs.msprt_two_sample(-0.01, 3e-5, 1e-4, 0.05, theta0=end)[0] == pytest.approx(
+            np.log(20.0), abs=1e-9)
+
+
+def test_point_process_with_constant_allocation_is_lindon_malek() -> None:
+    """A constant allocation gives the Dirichlet-multinomial Bayes factor (savvi's test)."""
+    rng = np.random.default_rng(11)
+    inc = rng.multinomial(30, [0.7, 0.3], size=(4, 25)).astype(np.float64)
+    ev = np.cumsum(inc, axis=1)
+    ex = np.cumsum(np.tile([0.7, 0.3], (4, 25, 1)), axis=1)
+    for ratio in (1.0, 1.3):
+        pi = 0.3 * ratio / (0.7 + 0.3 * ratio)
+        r = cs.rate_ratio_test(ev, ex, ratio=ratio)
+        np.testing.assert_allclose(r.log_e, cs.multinomial_log_e(ev, [1 - pi, pi]), atol=1e-10)
+    # savvi 0.3.1's InhomogeneousPoissonProcess(rho=[0.5, 0.5]) p-values == multinomial_pvalue
+    # (docstring example): the same numbers through the point-process function
+    r = cs.rate_ratio_test([[10, 10], [50, 20], [200, 60]], [[1, 1], [2, 2], [3, 3]])
+    np.testing.assert_allclose(r.pvalue, cs.multinomial_pvalue([[10, 10], [50, 20], [200, 60]],
+                                                               [0.5, 0.5]), rtol=1e-12)
+
+
+@given(st.floats(0.01, 0.99), st.integers(1, 60), st.floats(0.3, 3.0), st.floats(0.5, 50.0),
+       st.floats(0.5, 50.0), st.floats(0.01, 0.99))
+def test_point_process_factor_has_expectation_one_under_the_null(
+    w: float, m: int, ratio: float, a: float, b: float, alloc: float
+) -> None:
+    """Each interval's predictive ratio averages to 1 under the null, whatever the state."""
+    from canarystats.sequential import _pp_step
+
+    x = np.arange(m + 1.0)
+    pi0 = w * ratio / (1 - w + w * ratio)
+    full = np.ones_like(x)
+    _, _, _, log_f, _ = _pp_step(a * full, b * full, alloc * full, x, m - x, w * full,
+                                 ratio * full, 100.0)
+    assert float(np.sum(stats.binom.pmf(x, m, pi0) * np.exp(log_f))) == pytest.approx(1.0, rel=1e-9)
+
+
+@given(st.data())
+def test_point_process_batched_equals_loop_and_recursive_method(data: st.DataObject) -> None:
+    n_batch, n_looks = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 6))
+    inc_n = data.draw(hnp.arrays(np.float64, (n_batch, n_looks, 2),
+                                 elements=st.integers(0, 300).map(float)))
+    frac = data.draw(hnp.arrays(np.float64, (n_batch, n_looks, 2), elements=st.floats(0, 0.3)))
+    n = np.cumsum(inc_n, axis=1)
+    e = np.cumsum(np.floor(inc_n * frac), axis=1)
+    r = cs.rate_ratio_test(e, n, ratio=1.2)
+    assert np.all((r.pvalue >= 0) & (r.pvalue <= 1))
+    assert np.all(np.diff(r.pvalue, axis=-1) <= 0)
+    for i in range(n_batch):
+        np.testing.assert_array_equal(cs.rate_ratio_test(e[i], n[i], ratio=1.2).log_e, r.log_e[i])
+    # the criterion's state, updated look by look, carries the same e-value at the margin
+    crit = Criterion(metric="m", tolerance_type="delta", tolerance=0.2, method="sequential",
+                     confidence=0.9, extras={"sequential_test": "point_process"})
+    method = SequentialMethod()
+    state = method.init(crit, (n_batch,))
+    for k in range(n_looks):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            obs = Observations(count=n[:, k], value=e[:, k] / n[:, k], successes=e[:, k])
+        state, *_ = method.update(crit, state, obs)
+        np.testing.assert_allclose(state.evidence[:, 0], r.log_e[:, k], rtol=1e-12, atol=1e-12)
+
+
+def test_rate_ratio_confidence_sequence() -> None:
+    rng = np.random.default_rng(12)
+    share = np.linspace(0.05, 0.5, 30)
+    req = np.stack([1000 * (1 - share), 1000 * share], axis=-1).round()
+    err = rng.binomial(req.astype(np.int64), [0.05, 0.05]).astype(np.float64)
+    r = cs.rate_ratio_test(np.cumsum(err, 0), np.cumsum(req, 0))
+    lo, hi = r.confidence_sequence(0.95)
+    assert np.all(np.diff(lo) >= 0)  # nested
+    assert np.all(np.diff(hi) <= 0)
+    assert lo[-1] < 1.0 < hi[-1]
+    assert lo[-1] > 0.5
+    assert hi[-1] < 2.0
+    # a batch gives each stream's sequence
+    lo2, hi2 = cs.rate_ratio_test(np.cumsum(np.stack([err, err]), 1),
+                                  np.cumsum(np.stack([req, req]), 1)).confidence_sequence(0.95)
+    np.testing.assert_array_equal(lo2[1], lo)
+    np.testing.assert_array_equal(hi2[0], hi)
+
+
+def _run_crit(criterion: Criterion, n: NDArray[np.float64], e: NDArray[np.float64]) -> NDArray[np.int8]:
+    return _run_method(criterion, _rate_obs(n, e))
+
+
+@pytest.mark.parametrize("test", ["point_process", "msprt"])
+def test_two_sample_rate_tests_calibrated_at_the_margin_with_changing_allocation(test: str) -> None:
+    """Baseline 0.05, candidate 0.06 = 1.2 x baseline (on the margin), candidate share 2 % -> 50 %.
+
+    2,000 streams x 100 looks (2,000 requests a look); each error <= 0.0646. Observed (seed 2):
+    point_process false PASS 0.0125 / false FAIL 0.0055; msprt 0.0175 / 0.0040 (its burn-in:
+    30 requests and 30 events and non-events per version). Power (seeds 3/4; 0.10 and 0.03
+    against 0.05): every stream decides by look 100; median first FAIL / PASS at look 7 / 7
+    (point_process), 8 / 12 (msprt), against 11 / 12 for the per-version Beta sequences.
+    """
+    rng = np.random.default_rng(2)
+    cand = np.linspace(40.0, 1000.0, N_LOOKS).round()
+    per_look = np.stack([2000.0 - cand, cand], axis=-1)
+    n, e = _rate_streams(rng, (0.05, 0.06), per_look)
+    crit = Criterion(metric="iter8_error_rate", tolerance_type="delta", tolerance=0.2,
+                     method="sequential", confidence=1 - ALPHA, extras={"sequential_test": test})
+    v = _run_crit(crit, n, e)
+    assert _ever(v, Verdict.PASS) <= BOUND
+    assert _ever(v, Verdict.FAIL) <= BOUND
+    n, e = _rate_streams(np.random.default_rng(3), (0.05, 0.10), per_look)
+    assert np.mean(_run_crit(crit, n, e)[-1] == Verdict.FAIL) >= 0.99
+    n, e = _rate_streams(np.random.default_rng(4), (0.05, 0.03), per_look)
+    assert np.mean(_run_crit(crit, n, e)[-1] == Verdict.PASS) >= 0.99
+
+
+def test_msprt_means_calibrated_at_the_margin() -> None:
+    """Plug-in two-sample Gaussian mSPRT on the contrast mean_c - 1.2 mean_b (burn-in 30).
+
+    2,000 streams x 100 looks x 20 samples per version per look, sd 0.3. Observed (seed 4):
+    false PASS 0.008, false FAIL 0.0085 (bound 0.0646); candidate 10 % faster (seed 5) PASSes in
+    all streams, median look 3; 40 % slower (seed 6) FAILs in all, median look 5.
+    """
+    crit = Criterion(metric="iter8_latency", tolerance_type="delta", tolerance=0.2,
+                     method="sequential", confidence=1 - ALPHA, extras={"sequential_test": "msprt"})
+    v = _run_method(crit, _mean_obs(np.random.default_rng(4), (1.0, 1.2), 0.3, 20, N_STREAMS))
+    assert _ever(v, Verdict.PASS) <= BOUND
+    assert _ever(v, Verdict.FAIL) <= BOUND
+    v = _run_method(crit, _mean_obs(np.random.default_rng(5), (1.0, 0.9), 0.3, 20, 500))
+    assert np.mean(v[-1] == Verdict.PASS) >= 0.99
+
+
+def test_srm_calibrated_under_a_changing_split_and_detects_a_broken_router() -> None:
+    """Intended candidate share 2 % -> 50 % over 100 looks, 300 requests a look, 2,000 streams.
+
+    Router correct: mismatch declared (p <= 0.05 at some look) in 0.021 (seed 7; bound 0.0646).
+    Router giving the candidate 0.9 x its odds: detected in all streams (median look 36).
+    """
+    rng = np.random.default_rng(7)
+    share = np.linspace(2.0, 50.0, N_LOOKS)
+    intended = np.broadcast_to(np.stack([100 - share, share], axis=-1), (N_STREAMS, N_LOOKS, 2))
+    for bias, expect_null in ((1.0, True), (0.9, False)):
+        p = share * bias / (100 - share + share * bias)
+        cand = rng.binomial(300, np.broadcast_to(p, (N_STREAMS, N_LOOKS)))
+        req = np.cumsum(np.stack([300 - cand, cand], axis=-1).astype(np.float64), axis=1)
+        r = cs.srm_test(req, intended)
+        rate = float(np.mean(r.pvalue[:, -1] <= ALPHA))
+        if expect_null:
+            assert rate <= BOUND
+        else:
+            assert rate >= 0.99
+    # the guard (criterion-like, look by look) gives the same p-values on the same data
+    guard = cs.SampleRatioGuard(confidence=1 - ALPHA)
+    state = guard.init((N_STREAMS,))
+    for k in range(N_LOOKS):
+        state, verdict, reason, abort = guard.update(state, req[:, k], intended[:, k])
+    np.testing.assert_allclose(state.pvalue, r.pvalue[:, -1], rtol=1e-9, atol=1e-300)
+    assert np.array_equal(abort, verdict == Verdict.FAIL)
+    assert np.all(reason == Reason.OK)
+
+
+def test_srm_guard_bad_data_and_configuration() -> None:
+    guard = cs.SampleRatioGuard()
+    state = guard.init((3,))
+    state, verdict, reason, abort = guard.update(
+        state, [[100.0, 10.0], [np.nan, 5.0], [50.0, 50.0]], [[90.0, 10.0], [90, 10], [-1, 2]])
+    assert verdict.tolist() == [Verdict.PASS, Verdict.INCONCLUSIVE, Verdict.INCONCLUSIVE]
+    assert reason.tolist() == [Reason.OK, Reason.MISSING_VALUE, Reason.BAD_DATA]
+    assert not abort.any()
+    # a decreasing cumulative count is bad data; the state is kept
+    state2, _, reason, _ = guard.update(state, [[50.0, 5.0], [1, 1], [60, 60]], [[90, 10]] * 3)
+    assert reason[0] == Reason.BAD_DATA
+    assert state2.count[0].tolist() == [100.0, 10.0]
+    with pytest.raises(SpecError, match="`confidence` must be in"):
+        cs.SampleRatioGuard(confidence=1.5)
+    with pytest.raises(SpecError, match=r"`requests` must have shape"):
+        guard.update(guard.init(()), [1.0, 2.0, 3.0], [1.0, 1.0, 1.0])
+
+
+def test_sequential_test_option_errors() -> None:
+    obs = Observations(count=[100.0, 100.0], value=[0.1, 0.1], sum=[10.0, 10.0],
+                       sumsq=[2.0, 2.0])
+    with pytest.raises(SpecError, match=r"`extras\['sequential_test'\]` must be one of"):
+        evaluate_criterion(Criterion(metric="m", tolerance_type="delta", tolerance=0.2,
+                                     method="sequential", extras={"sequential_test": "x"}), obs)
+    with pytest.raises(SpecError, match="needs `tolerance_type` 'delta'"):
+        evaluate_criterion(Criterion(metric="m", tolerance_type="threshold", tolerance=0.2,
+                                     method="sequential", extras={"sequential_test": "msprt"}),
+                           obs)
+    with pytest.raises(SpecError, match="judges event counts"):
+        evaluate_criterion(Criterion(metric="m", tolerance_type="delta", tolerance=0.2,
+                                     method="sequential",
+                                     extras={"sequential_test": "point_process"}), obs)

@@ -71,7 +71,7 @@ Iter8 v0.1 field                                       canarystats
 false. An experiment without success criteria runs Iter8's
 ``increment_without_check`` (see ``ExperimentSpec.effective_strategy``).
 
-**Extension keys.** A success criterion may carry eight keys that are
+**Extension keys.** A success criterion may carry ten keys that are
 canarystats' own, not Iter8's: ``method`` (``Criterion.method``, default
 ``point``), ``confidence`` (``Criterion.confidence``, default null: inherit
 ``spec.trafficControl.confidence``), ``missing`` (``Criterion.missing``,
@@ -83,7 +83,10 @@ Iter8's metric configuration says for its standard metrics, and two for
 ``method: bayes`` (see ``docs/bayes.md``): ``prior`` (``Criterion.prior``, a
 rate's Beta prior ``[alpha, beta]``, default null: Beta(0.5, 0.5)) and
 ``scale`` (``Criterion.scale``, one sample's standard deviation for a mean
-known only as a value and a count, default null). Iter8 itself
+known only as a value and a count, default null), and two for
+``method: group_sequential`` (see ``docs/classical.md``): ``looks``
+(``Criterion.looks``, the planned number of looks, default null) and
+``spending`` (``Criterion.spending``, default ``obrien_fleming``). Iter8 itself
 prunes or ignores them. ``spec.trafficControl`` may carry one extension
 key, ``earlyStop`` (``TrafficControl.early_stop``, default false: stop as
 soon as anytime-valid verdicts decide; see ``docs/sequential.md``).
@@ -115,8 +118,9 @@ must be real booleans (``yes`` quoted is a string, not a boolean); numbers
 may be integers or floats; ``interval`` is a Go duration string. The CRD's
 ``epsilon_greedy`` is ``TrafficControl.strategy="epsilon_t_greedy"`` (the
 REST API's name; written back as ``epsilon_greedy``); its other bandit
-strategies (``posterior_bayesian_routing``, ``optimistic_bayesian_routing``)
-are not implemented yet and raise.
+strategies, ``posterior_bayesian_routing`` and ``optimistic_bayesian_routing``,
+keep their names (``canarystats.strategies.bandits``); ``top_k_routing`` is
+canarystats' extension (Iter8 v1's top-k routing), not a v1alpha1 name.
 """
 
 from __future__ import annotations
@@ -163,8 +167,6 @@ __all__ = [
 API_VERSION = "iter8.tools/v1alpha1"
 KIND = "Experiment"
 
-#: Strategies the v0.1 CRD allows that canarystats does not implement yet.
-_BANDIT_STRATEGIES = ("posterior_bayesian_routing", "optimistic_bayesian_routing")
 #: The CRD's strategy names that differ from canarystats' (the REST API's) names.
 _CRD_STRATEGY_NAMES = {"epsilon_greedy": "epsilon_t_greedy"}
 _STRATEGY_CRD_NAMES = {v: k for k, v in _CRD_STRATEGY_NAMES.items()}
@@ -295,6 +297,8 @@ _EXTENSION_FIELDS: dict[str, _Field] = {
     "absentValue": ("absent_value", "str", "a string such as '0.0' or 'None' (quote numbers)"),
     "prior": ("prior", "pair?", "two numbers > 0 (a Beta prior's alpha and beta), or null"),
     "scale": ("scale", "number?", "a number > 0 (one sample's standard deviation), or null"),
+    "looks": ("looks", "number?", "an integer >= 1 (planned looks of method group_sequential)"),
+    "spending": ("spending", "str", "'obrien_fleming', 'pocock' or 'power:<rho>'"),
 }
 _REQUIRED_CRITERION_KEYS = ("metricName", "toleranceType", "tolerance")
 
@@ -538,11 +542,6 @@ def _build_traffic_control(traffic: Mapping[str, Any]) -> TrafficControl:
         path = f"spec.trafficControl.{key}"
         if value is None:
             continue  # null reads as absent in Iter8's Go types: the default applies
-        if key == "strategy" and value in _BANDIT_STRATEGIES:
-            raise SpecError(
-                f"`{path}` {value!r} (an Iter8 bandit strategy) is not implemented yet: "
-                f"use one of {[_STRATEGY_CRD_NAMES.get(s, s) for s in STRATEGIES]}"
-            )
         if key == "strategy" and value in _STRATEGY_CRD_NAMES:
             raise SpecError(
                 f"`{path}` {value!r} is the analytics REST API's name; an Experiment "

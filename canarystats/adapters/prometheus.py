@@ -43,6 +43,7 @@ import logging
 import math
 import operator
 import os
+import re
 import time as _time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -324,7 +325,13 @@ def _long_frame(
         codes, cats = pd.factorize(pd.Series([lab.get(name) for lab in labels], dtype=object))
         columns[name] = pd.Categorical.from_codes(np.repeat(codes, reps), categories=cats)
     ms = np.round(timestamps * 1e3)
-    stamps = pd.to_datetime(ms, unit="ms", utc=True)
+    try:
+        stamps = pd.to_datetime(ms, unit="ms", utc=True)
+    except (pd.errors.OutOfBoundsDatetime, OverflowError, ValueError):
+        bad = timestamps[~((ms >= -9.2e15) & (ms <= 9.2e15))][:1].tolist()
+        raise DataError(
+            f"a timestamp is outside the datetimes a DataFrame can hold (e.g. {bad} s)"
+        ) from None
     columns["timestamp"] = stamps
     columns["value"] = values
     return pd.DataFrame(columns)
@@ -343,7 +350,10 @@ def _point(sample: Any, what: str, query: str | None) -> tuple[float, Any]:
     t = sample[0]
     if isinstance(t, bool) or not isinstance(t, int | float):
         raise _bad(f"{what}: the time must be a number, got {t!r}", query)
-    return float(t), sample[1]
+    try:
+        return float(t), sample[1]
+    except OverflowError:
+        raise _bad(f"{what}: the time {t} is out of range", query) from None
 
 
 def _labels(item: Any, query: str | None) -> dict[str, str]:
@@ -388,21 +398,14 @@ def _parse_vector(result: list[Any], query: str | None) -> tuple[Series, ...]:
     return tuple(out)
 
 
-def _parse_matrix(result: list[Any], query: str | None) -> tuple[Series, ...]:
+def _parse_matrix(
+    result: list[Any], query: str | None, decoded: _Decoded | None = None
+) -> tuple[Series, ...]:
     labels = [_labels(item, query) for item in result]
-    point_lists = [item.get("values") or [] for item in result]
-    lengths = [len(p) for p in point_lists]
-    points = list(itertools.chain.from_iterable(point_lists))
-    n = len(points)
-    try:
-        ts = np.fromiter(map(_first, points), dtype=np.float64, count=n)
-        raw = list(map(_second, points))
-        if not all(map(_is_pair, points)):
-            raise ValueError("a sample is not a [time, value] pair")
-    except (TypeError, ValueError, IndexError, KeyError) as exc:
-        bad = next((p for p in points if not _good_point(p)), None)
-        raise _bad(f"a matrix sample must be [time, value], got {bad!r} ({exc})", query) from None
-    vs = _floats(raw, "a matrix sample", query)
+    if decoded is not None:
+        ts, vs, lengths = decoded
+    else:
+        ts, vs, lengths = _matrix_points(result, query)
     bounds = np.cumsum([0, *lengths])
     out = []
     for i, item in enumerate(result):
@@ -418,6 +421,27 @@ def _parse_matrix(result: list[Any], query: str | None) -> tuple[Series, ...]:
             )
         )
     return tuple(out)
+
+
+#: Timestamps, values (all series concatenated) and the number of samples per series.
+_Decoded = tuple[NDArray[np.float64], NDArray[np.float64], list[int]]
+
+
+def _matrix_points(result: list[Any], query: str | None) -> _Decoded:
+    """The float samples of decoded matrix series (the reference path of :func:`_fast_matrix`)."""
+    point_lists = [item.get("values") or [] for item in result]
+    lengths = [len(p) for p in point_lists]
+    points = list(itertools.chain.from_iterable(point_lists))
+    n = len(points)
+    try:
+        ts = np.fromiter(map(_first, points), dtype=np.float64, count=n)
+        raw = list(map(_second, points))
+        if not all(map(_is_pair, points)):
+            raise ValueError("a sample is not a [time, value] pair")
+    except (TypeError, ValueError, IndexError, KeyError, OverflowError) as exc:
+        bad = next((p for p in points if not _good_point(p)), None)
+        raise _bad(f"a matrix sample must be [time, value], got {bad!r} ({exc})", query) from None
+    return ts, _floats(raw, "a matrix sample", query), lengths
 
 
 _first, _second = operator.itemgetter(0), operator.itemgetter(1)
@@ -438,6 +462,129 @@ def _good_point(p: Any) -> bool:
         and isinstance(p[0], int | float)
         and not isinstance(p[0], bool)
     )
+
+
+# ---------------------------------------------------------------- matrix bodies in bulk
+#
+# A range query's body is almost all samples: `"values":[[1591012800,"1.5"],...]` per series.
+# Decoding it with json.loads builds three Python objects per sample, which dominates the
+# parse. The fast path below finds each series' `"values"` array in the raw bytes, replaces
+# it by the series' index, decodes the small remaining skeleton (envelope, labels, native
+# histograms) with json.loads, and converts the samples of all series at once with numpy,
+# after checking their layout byte by byte. It accepts only what it can check exactly --
+# Prometheus' compact layout `[T,"V"]`, T a JSON number starting with a digit, V a
+# non-empty string of `0-9 . + - e E N a I n f` -- and on anything else (whitespace,
+# escapes, other keys, malformed or unusual bodies) gives up and leaves the body to
+# json.loads and the per-sample checks, which raise the precise error. Both paths give the
+# same arrays: numpy reads these tokens as Python's float() does (the tests compare them).
+
+_VALUES_KEY = re.compile(rb'"values":\[')
+_OPEN, _CLOSE, _QUOTE, _COMMA, _DOT, _ZERO = (ord(c) for c in '[]",.0')
+_SAMPLE_BYTES = b'0123456789.+-eENaInf[]",'
+_DIGIT = np.zeros(256, dtype=bool)
+_DIGIT[ord("0") : ord("9") + 1] = True
+
+
+def _fast_matrix(body: bytes) -> tuple[Any, _Decoded] | None:
+    """The decoded skeleton of a matrix body and its float samples; None to use json.loads."""
+    starts = [m.end() for m in _VALUES_KEY.finditer(body)]
+    if not starts:
+        return None
+    pieces: list[bytes] = []
+    spans: list[bytes] = []
+    pos = 0
+    for i, start in enumerate(starts):
+        if start < pos:
+            return None
+        if body[start : start + 1] == b"]":
+            end, span = start, b""
+        else:
+            end = body.find(b"]]", start) + 1
+            if end <= 0:
+                return None
+            span = body[start:end]
+        pieces += [body[pos : start - 1], b"%d" % i]
+        spans.append(span)
+        pos = end + 1
+    pieces.append(body[pos:])
+    try:
+        obj = json.loads(b"".join(pieces))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    data = obj.get("data") if isinstance(obj, dict) else None
+    if not isinstance(data, dict):
+        return None
+    result = data.get("result")
+    if (
+        not isinstance(result, list)
+        or obj.get("status") != "success"
+        or data.get("resultType") != "matrix"
+        or not all(isinstance(item, dict) for item in result)
+    ):
+        return None
+    found = [item["values"] for item in result if "values" in item]
+    if found != list(range(len(starts))) or not all(type(i) is int for i in found):
+        return None
+    decoded = _bulk_samples([s for s in spans if s])
+    if decoded is None:
+        return None
+    ts, vs, per_span = decoded
+    nonempty = iter(per_span)
+    by_span = [next(nonempty) if s else 0 for s in spans]
+    lengths = [by_span[item["values"]] if "values" in item else 0 for item in result]
+    return obj, (ts, vs, lengths)
+
+
+def _bulk_samples(spans: list[bytes]) -> _Decoded | None:
+    """Samples of the `[T,"V"],...` spans (one per series), or None where unsure."""
+    if not spans:
+        return np.empty(0), np.empty(0), []
+    blob = b",".join(spans)
+    if blob.translate(None, _SAMPLE_BYTES):  # a byte no sample of the fast layout holds
+        return None
+    a = np.frombuffer(blob, dtype=np.uint8)
+    opens = np.flatnonzero(a == _OPEN)
+    closes = np.flatnonzero(a == _CLOSE)
+    quotes = np.flatnonzero(a == _QUOTE)
+    n = opens.size
+    if n == 0 or closes.size != n or quotes.size != 2 * n or blob.count(b",") != 2 * n - 1:
+        return None
+    q1, q2 = quotes[0::2], quotes[1::2]
+    # Layout: `[` T `,"` V `"]`, pairs separated by `,`; T and V not empty. With the counts
+    # above, this places every bracket, quote and comma: none is inside a T or a V.
+    if not (
+        opens[0] == 0
+        and closes[-1] == len(a) - 1
+        and np.array_equal(closes, q2 + 1)
+        and np.array_equal(opens[1:], closes[:-1] + 2)
+        and (a[closes[:-1] + 1] == _COMMA).all()
+        and (a[q1 - 1] == _COMMA).all()
+        and (q1 - opens >= 3).all()
+        and (q2 - q1 >= 2).all()
+    ):
+        return None
+    # T is a JSON number: a digit first, no leading zero; a `.` between two digits (Go never
+    # writes "1." or ".5"; such values, valid for float(), are left to the slow path).
+    first = a[opens + 1]
+    dots = np.flatnonzero(a == _DOT)
+    if not (
+        _DIGIT[first].all()
+        and not ((first == _ZERO) & _DIGIT[a[opens + 2]]).any()
+        and _DIGIT[a[dots - 1]].all()
+        and _DIGIT[a[dots + 1]].all()
+    ):
+        return None
+    try:
+        flat = np.fromstring(blob.translate(None, b'[]"'), sep=",")
+    except ValueError:  # a token numpy cannot read to its end, e.g. "1e" or "Infn"
+        return None
+    if flat.size != 2 * n:
+        return None
+    # Samples per span: the pairs between the spans' starts in the joined blob.
+    offsets = np.cumsum([0, *(len(s) + 1 for s in spans)])[:-1]
+    first_pair = np.searchsorted(opens, offsets)
+    per_span = np.diff(np.append(first_pair, n)).tolist()
+    return flat[0::2].copy(), flat[1::2].copy(), per_span
 
 
 def parse_response(
@@ -480,8 +627,14 @@ def parse_response(
     canarystats.errors.PrometheusError: Prometheus bad_data (HTTP 400): parse error; query: 'sum('
     """
     failed = status is not None and status >= 400
-    if isinstance(body, Mapping):
-        obj: Any = body
+    fast = None
+    if isinstance(body, bytes | bytearray) and not failed:
+        fast = _fast_matrix(bytes(body))
+    decoded: _Decoded | None = None
+    if fast is not None:
+        obj, decoded = fast
+    elif isinstance(body, Mapping):
+        obj = body
     else:
         try:
             obj = json.loads(body)
@@ -518,14 +671,18 @@ def parse_response(
             status,
         )
     try:
-        return _parse_data(data, warns, infos, query)
+        return _parse_data(data, warns, infos, query, decoded)
     except PrometheusError as exc:
         exc.status = status
         raise
 
 
 def _parse_data(
-    data: Mapping[str, Any], warns: tuple[str, ...], infos: tuple[str, ...], query: str | None
+    data: Mapping[str, Any],
+    warns: tuple[str, ...],
+    infos: tuple[str, ...],
+    query: str | None,
+    decoded: _Decoded | None = None,
 ) -> QueryResult:
     status = None
     rtype, result = data["resultType"], data.get("result")
@@ -546,8 +703,9 @@ def _parse_data(
         )
     if not isinstance(result, list) or not all(isinstance(r, Mapping) for r in result):
         raise _bad(f"a {rtype} result must be a list of series", query, status)
-    parse = _parse_vector if rtype == "vector" else _parse_matrix
-    return QueryResult(series=parse(result, query), **common)
+    if rtype == "vector":
+        return QueryResult(series=_parse_vector(result, query), **common)
+    return QueryResult(series=_parse_matrix(result, query, decoded), **common)
 
 
 def result_from_frame(frame: pd.DataFrame, *, query: str | None = None) -> QueryResult:
@@ -1279,6 +1437,11 @@ def replay_prometheus(
 ) -> ReplayResult:
     """Replay an experiment over a rollout read from Prometheus (see :func:`fetch_rollout`).
 
+    Its criteria must use Iter8's standard metrics (``KNOWN_METRICS``): a replay
+    computes them from the four Istio counters, as from a recorded file. Quantile
+    (``iter8_latency_p95``) and custom metrics raise a :class:`DataError`
+    before any query; :func:`observe` computes them for one assessment.
+
     Examples
     --------
     ::
@@ -1291,6 +1454,13 @@ def replay_prometheus(
     from canarystats.replay import replay
 
     spec = _as_spec(experiment)
+    other = sorted({c.metric for c in spec.criteria} - set(KNOWN_METRICS))
+    if other:
+        raise DataError(
+            f"a replay from Prometheus computes Iter8's standard metrics {list(KNOWN_METRICS)} "
+            f"only, not {other}: for quantile and custom metrics, call observe() at each "
+            "assessment time and feed canarystats.step (see docs/prometheus.md)"
+        )
     series = fetch_rollout(
         client,
         spec,

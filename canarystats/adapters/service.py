@@ -22,10 +22,12 @@ Endpoints (see ``docs/service.md`` for request and response examples):
 
 Observations
 ------------
-Iter8 queried Prometheus itself. Until canarystats' Prometheus adapter is
-wired in, the metric values travel in the request body, under the key
-``"observations"``: one ``{"sample_size": n, "value": v}`` per success
-criterion and version, in the order of ``traffic_control.success_criteria``::
+Iter8 queried Prometheus itself; so does this service when it is given a
+backend (``canarystats serve --prometheus URL``, or ``create_app(observe=
+service_observer(client))``). Otherwise the metric values travel in the
+request body, under the key ``"observations"``: one ``{"sample_size": n,
+"value": v}`` per success criterion and version, in the order of
+``traffic_control.success_criteria``::
 
     "observations": {
         "baseline":  [{"sample_size": 21.763975, "value": 21.763975}],
@@ -56,6 +58,8 @@ import math
 import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
+
+from canarystats.errors import SpecError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -168,6 +172,8 @@ def _observations(body: Mapping[str, Any], observe: Observer | None) -> Any:
         )
     try:
         return observe(body)
+    except SpecError as exc:  # the request lacks what the backend needs (e.g. `tags`)
+        raise _Reply(400, str(exc), type(exc).__name__) from None
     except Exception as exc:
         _log.warning("observing metrics failed", exc_info=True)
         raise _Reply(502, f"fetching the observations failed: {exc}", type(exc).__name__) from None

@@ -26,9 +26,17 @@ Notes
 -----
 The document (format version 1)::
 
-    {"format": "canarystats.state", "version": 1,
+    {"format": "canarystats.state", "version": 1, "type": NAME,
      "fields": {"traffic": ARRAY, "iteration": ARRAY, ..., "info": ARRAY,
                 "method_states": {"kind": "tuple", "items": [VALUE, ...]}}}
+
+``type`` is present only for a subclass of :class:`~canarystats.State` with
+fields of its own, registered like a method state (``"bandit"``:
+:class:`~canarystats.BanditState` with ``effective_iterations``;
+``"routing"``: :class:`~canarystats.strategies.bandits.RoutingState` with its
+random keys), and ``fields`` then holds the subclass's fields too. A document
+without ``type`` is a plain State (so every earlier document reads as before);
+an older reader refuses a typed document rather than drop its extra fields.
 
 where an ``ARRAY`` is ``{"kind": "array", "dtype": "float64", "shape": [2, 2],
 "data": [...]}`` (``data`` flat in C order; floats as JSON numbers, written
@@ -61,6 +69,7 @@ from numpy.typing import NDArray
 
 from canarystats.bayes import BayesState
 from canarystats.errors import SpecError
+from canarystats.strategies.bandits import BanditState, RoutingState
 from canarystats.strategies.base import State
 from canarystats.tolerances import PointState
 
@@ -123,6 +132,9 @@ def registered_state_types() -> dict[str, type]:
 
 register_state_type(PointState, "point")
 register_state_type(BayesState, "bayes")
+# strategy states with fields of their own: the document names them in `type`
+register_state_type(BanditState, "bandit")
+register_state_type(RoutingState, "routing")
 
 
 # --------------------------------------------------------------------------- writing
@@ -188,12 +200,23 @@ def state_to_json(state: State) -> str:
     """
     if not isinstance(state, State):
         raise SpecError(f"`state` must be a State, got {state!r}")
+    cls = type(state)
+    name = _NAME_OF.get(cls)
+    if cls is not State and name is None:
+        raise SpecError(
+            f"`state` is a {cls.__qualname__}, a State subclass that is not registered "
+            f"(registered: {sorted(_TYPE_OF)}); call "
+            "canarystats.strategies.persist.register_state_type first"
+        )
     fields = {
         f.name: _encode(getattr(state, f.name), f"state.{f.name}")
-        for f in attrs.fields(State)
+        for f in attrs.fields(cls)
         if f.init
     }
-    document = {"format": FORMAT, "version": VERSION, "fields": fields}
+    document: dict[str, Any] = {"format": FORMAT, "version": VERSION}
+    if name is not None:
+        document["type"] = name
+    document["fields"] = fields
     return json.dumps(document, allow_nan=False, separators=(",", ":"))
 
 
@@ -344,7 +367,18 @@ def state_from_json(text: str | bytes) -> State:
             f"this canarystats state has format version {version}, newer than the version "
             f"{VERSION} this canarystats reads: upgrade canarystats to read it"
         )
-    state = _build(State, _get(document, "fields", "document"), "fields")
+    cls: type = State
+    if "type" in document:
+        name = document["type"]
+        found = _TYPE_OF.get(name) if isinstance(name, str) else None
+        if found is None or not issubclass(found, State):
+            known = sorted(n for n, t in _TYPE_OF.items() if issubclass(t, State))
+            raise SpecError(
+                f"unknown state type {name!r} at `type`: registered State types are {known} "
+                "(a state written by a strategy this installation lacks?)"
+            )
+        cls = found
+    state = _build(cls, _get(document, "fields", "document"), "fields")
     assert isinstance(state, State)
     info = state.info
     batch_ndim = len(state.batch_shape)

@@ -168,7 +168,24 @@ def openmetrics(data: dict[str, dict[str, np.ndarray]]) -> Iterator[str]:
                 lab = _labels(**base)
                 yield f"istio_request_duration_seconds_sum{{{lab}}} {float(d['latency_sum'][i]) * mult!r} {t}"
                 yield f"istio_request_duration_seconds_count{{{lab}}} {int(d['latency_count'][i]) * mult} {t}"
+    # Istio telemetry v2: the same latencies in milliseconds, bucket bounds x 1000
+    # (source-reported only).
+    yield "# TYPE istio_request_duration_milliseconds histogram"
+    for name, d in data.items():
+        base = dict(reporter="source", destination_workload=name,
+                    destination_workload_namespace=NAMESPACE)  # fmt: skip
+        for i, t in enumerate(ts):
+            for j, b in enumerate(BOUNDS):
+                lab = _labels(**base, le=_le_ms(b))
+                yield f"istio_request_duration_milliseconds_bucket{{{lab}}} {int(d['buckets'][i, j])} {t}"
+            lab = _labels(**base)
+            yield f"istio_request_duration_milliseconds_sum{{{lab}}} {float(d['latency_sum'][i]) * 1000.0!r} {t}"
+            yield f"istio_request_duration_milliseconds_count{{{lab}}} {int(d['latency_count'][i])} {t}"
     yield "# EOF"
+
+
+def _le_ms(b: float) -> str:
+    return "+Inf" if math.isinf(b) else f"{b * 1000:g}"
 
 
 def write_openmetrics(data: dict[str, dict[str, np.ndarray]], path: Path) -> None:
