@@ -1,7 +1,7 @@
 """Benchmark: the vectorized rank judge against a per-pair scipy loop.
 
 Classifies metric pairs (candidate vs baseline, Kayenta's Mann-Whitney rule:
-two-sided 95 % interval of the Hodges-Lehmann shift against the band
+two-sided 98 % interval of the Hodges-Lehmann shift against the band
 ``0.25 * |estimate|``, mean ratio >= 1) with
 
 - canarystats: :func:`canarystats.ranks.classify_metric` on the whole batch;
@@ -52,7 +52,7 @@ def _root(x: np.ndarray, y: np.ndarray, zq: float, correct: bool) -> float:
     return float(optimize.brentq(_wdiff, lo, hi, args=(x, y, zq, correct), xtol=1e-4))
 
 
-def reference_classify(base: np.ndarray, cand: np.ndarray, level: float = 0.95) -> int:
+def reference_classify(base: np.ndarray, cand: np.ndarray, level: float = 0.98) -> int:
     """One pair: scipy's test plus R-style root-finding for the estimate and interval."""
     stats.mannwhitneyu(cand, base, alternative="two-sided", method="asymptotic")
     z = stats.norm.ppf(1 - (1 - level) / 2)

@@ -58,6 +58,7 @@ from canarystats.fixed import (
     mean_threshold_test,
     power_means,
     power_rates,
+    rate_ratio_interval,
     rate_test,
     rate_threshold_test,
     sample_size_means,
@@ -74,6 +75,7 @@ from canarystats.group_sequential import (
     gs_crossing_probabilities,
     gs_design,
     parse_spending,
+    repeated_confidence_intervals,
     spending_function,
 )
 from canarystats.multiplicity import (
@@ -98,6 +100,7 @@ from canarystats.ranks import (
 )
 from canarystats.replay import ReplayResult, replay, replay_all
 from canarystats.sequential import (
+    QUANTILE_BOUNDS,
     SEQUENTIAL_TESTS,
     RateRatioResult,
     SampleRatioGuard,
@@ -106,6 +109,7 @@ from canarystats.sequential import (
     SequentialState,
     bernoulli_cs,
     beta_binomial_log_e,
+    dkw_radius,
     msprt_normal_log_e,
     msprt_two_sample,
     multinomial_cs,
@@ -115,6 +119,9 @@ from canarystats.sequential import (
     normal_mixture_bound,
     normal_mixture_log_e,
     normal_mixture_rho,
+    quantile_cs,
+    quantile_cs_buckets,
+    quantile_ranks,
     rate_ratio_test,
     srm_test,
 )
@@ -150,6 +157,7 @@ __all__ = [
     "DEFAULT_RATE_PRIOR",
     "ISTIO_METRICS",
     "METHODS",
+    "QUANTILE_BOUNDS",
     "SEQUENTIAL_TESTS",
     "SPENDING_FUNCTIONS",
     "BanditState",
@@ -216,6 +224,7 @@ __all__ = [
     "beta_relative_difference_interval",
     "bucket_quantile",
     "classify_metric",
+    "dkw_radius",
     "evaluate_criterion",
     "expected_loss_beta",
     "fetch_rollout",
@@ -249,9 +258,14 @@ __all__ = [
     "power_rates",
     "prob_beta_le",
     "prob_t_le",
+    "quantile_cs",
+    "quantile_cs_buckets",
+    "quantile_ranks",
+    "rate_ratio_interval",
     "rate_ratio_test",
     "rate_test",
     "rate_threshold_test",
+    "repeated_confidence_intervals",
     "replay",
     "replay_all",
     "replay_prometheus",

@@ -9,7 +9,8 @@ planned sample size, from sufficient statistics:
 - rates (``successes`` out of ``count``): the two-proportion Wald z test, the
   Farrington-Manning score test and its square, Pearson's chi-squared
   (:func:`rate_test`), and the one-sample score test against a threshold
-  (:func:`rate_threshold_test`).
+  (:func:`rate_threshold_test`); the score interval for ``p_c / p_b``, the
+  inverted Farrington-Manning test (:func:`rate_ratio_interval`).
 
 A delta criterion with relative tolerance ``tol`` is a non-inferiority test
 with the null at ``mu_c = (1 + tol) * mu_b`` (lower is better; ``1 - tol`` for
@@ -56,6 +57,7 @@ __all__ = [
     "mean_threshold_test",
     "power_means",
     "power_rates",
+    "rate_ratio_interval",
     "rate_test",
     "rate_threshold_test",
     "sample_size_means",
@@ -400,6 +402,109 @@ def rate_threshold_test(
     return attrs.evolve(
         res, statistic=_scalar_or_array(z), pvalue=_scalar_or_array(_pvalue(z, inf, alternative))
     )
+
+
+def _score_z(x0: _F, n0: _F, x1: _F, n1: _F, ratio: _F) -> _F:
+    """The Farrington-Manning score z of ``p1 - ratio * p0`` (0/0 read as 0)."""
+    q0, q1 = _restricted_mle(x0, n0, x1, n1, ratio)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        est = x1 / n1 - ratio * x0 / n0
+        se0 = np.sqrt(q1 * (1 - q1) / n1 + ratio * ratio * q0 * (1 - q0) / n0)
+        z = np.where(se0 > 0, est / se0, np.sign(est) * np.inf)
+    return np.asarray(np.where(est == 0, 0.0, z), dtype=np.float64)
+
+
+_LOG_RATIO_RANGE = 40.0  # bisection on log(ratio) over [-40, 40]: ratios 4e-18 .. 2e17
+
+
+def rate_ratio_interval(
+    successes: ArrayLike,
+    count: ArrayLike,
+    confidence_level: ArrayLike = 0.95,
+    *,
+    alternative: str = "two-sided",
+) -> tuple[Any, Any]:
+    """The score confidence interval for ``p_c / p_b``: the inverted Farrington-Manning test.
+
+    The interval holds the ratios ``r`` that the score test of ``p_c - r * p_b
+    = 0`` (:func:`rate_test` with ``method="score"``) does not reject at level
+    ``1 - confidence_level``. It is the interval matching the test a delta
+    criterion on a rate uses: with ``alternative="less"`` (a one-sided
+    ``(0, upper)`` interval) a lower-is-better delta criterion of confidence
+    ``c`` passes under ``method="fixed"`` exactly when ``upper < 1 +
+    tolerance`` at ``confidence_level = c`` (higher is better:
+    ``alternative="greater"`` and ``lower > 1 - tolerance``).
+
+    Parameters
+    ----------
+    successes, count : array_like, shape (..., 2)
+        Per version (baseline, candidate): events out of requests.
+    confidence_level : array_like, default 0.95
+        Broadcasts against the batch shape.
+    alternative : {"two-sided", "less", "greater"}
+        ``"less"``: ``(0, upper)``; ``"greater"``: ``(lower, inf)``.
+
+    Returns
+    -------
+    (low, high) : float or ndarray
+        The interval for the ratio. With no candidate events the lower end
+        is 0, with no baseline events the upper end is ``inf``; NaN where a
+        count is not positive.
+
+    Notes
+    -----
+    The score statistic ``Z(r) = (p_c - r p_b) / se_0(r)``, with ``se_0`` at
+    the rates maximising the likelihood under ``p_c = r p_b`` (Farrington and
+    Manning 1990; the quadratic root of :func:`rate_test`), decreases in
+    ``r``; each end solves ``Z(r) = +/- z_{1 - a}`` by vectorized bisection on
+    ``log r`` (90 halvings of [-40, 40]: the ends are exact to rounding). It
+    is Miettinen and Nurminen's (1985) interval for the risk ratio without
+    their ``N / (N - 1)`` variance factor. Checked against base R's
+    ``uniroot`` on the same statistic (``tests/reference/rate_ratio_score_ci.R``).
+
+    Examples
+    --------
+    >>> lo, hi = rate_ratio_interval([50, 40], [100, 100])
+    >>> round(float(lo), 6), round(float(hi), 6)
+    (0.584284, 1.087696)
+    """
+    _check_alternative(alternative)
+    level = _check_level("confidence_level", confidence_level)
+    x = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(count, dtype=np.float64)
+    x, n = np.broadcast_arrays(x, n)
+    if x.ndim == 0 or x.shape[-1] != 2:
+        raise SpecError(
+            f"`successes` and `count` need a last axis of 2 versions, got shape {x.shape}"
+        )
+    tail = (1.0 - level) / (2.0 if alternative == "two-sided" else 1.0)
+    x0, x1, n0, n1, q = np.broadcast_arrays(
+        x[..., 0], x[..., 1], n[..., 0], n[..., 1], special.ndtri(1.0 - tail)
+    )
+    ok = (n0 > 0) & (n1 > 0) & (x0 >= 0) & (x1 >= 0) & (x0 <= n0) & (x1 <= n1)
+    x0, x1 = np.where(ok, x0, 0.0), np.where(ok, x1, 0.0)
+    n0, n1 = np.where(ok, n0, 1.0), np.where(ok, n1, 1.0)
+
+    def end(target: _F) -> _F:
+        # Z decreases in r: keep Z(e^a) > target >= Z(e^b)
+        a = np.full(target.shape, -_LOG_RATIO_RANGE)
+        b = np.full(target.shape, _LOG_RATIO_RANGE)
+        for _ in range(90):
+            mid = (a + b) / 2.0
+            above = _score_z(x0, n0, x1, n1, np.exp(mid)) > target
+            a = np.where(above, mid, a)
+            b = np.where(above, b, mid)
+        return np.asarray(np.exp((a + b) / 2.0), dtype=np.float64)
+
+    nan = np.full(q.shape, np.nan)
+    low = np.zeros(q.shape)
+    high = np.full(q.shape, np.inf)
+    if alternative != "less":
+        low = np.where(x1 > 0, end(q), 0.0)
+    if alternative != "greater":
+        high = np.where(x0 > 0, end(-q), np.inf)
+    low, high = np.where(ok, low, nan), np.where(ok, high, nan)
+    return _scalar_or_array(low), _scalar_or_array(high)
 
 
 # --------------------------------------------------------------------------- sample size

@@ -15,6 +15,8 @@ integration of the z statistic's density on the continuation region
   optional futility boundaries from a beta-spending function (one-sided,
   binding or not); batched over designs.
 - :func:`gs_crossing_probabilities`: exit probabilities per look at any drift.
+- :func:`repeated_confidence_intervals`: intervals valid simultaneously at
+  every look (Jennison and Turnbull 2000, chapter 9).
 - :func:`gs_design`: the drift (maximum information) reaching a power, and
   the inflation factor over the fixed design that multiplies its sample size
   (``sample_size_means(..., inflation=...)``).
@@ -60,6 +62,7 @@ __all__ = [
     "gs_crossing_probabilities",
     "gs_design",
     "parse_spending",
+    "repeated_confidence_intervals",
     "spending_function",
 ]
 
@@ -510,6 +513,83 @@ def gs_crossing_probabilities(
         t.reshape(-1, k), up.reshape(-1, k), lo.reshape(-1, k), d.reshape(-1, k)[:, 0].copy()
     )
     return pu.reshape(shape), pl.reshape(shape)
+
+
+def repeated_confidence_intervals(
+    estimate: ArrayLike,
+    standard_error: ArrayLike,
+    information: ArrayLike,
+    *,
+    confidence_level: float = 0.95,
+    spending: str = "obrien_fleming",
+    alternative: str = "two-sided",
+) -> tuple[Any, Any]:
+    """Repeated confidence intervals of a group-sequential design (Jennison and Turnbull ch. 9).
+
+    At look ``k`` the interval is ``estimate_k -/+ c_k * standard_error_k``,
+    ``c_k`` the boundary of the Lan-DeMets design of level ``alpha = 1 -
+    confidence_level`` at the looks' information fractions. Whatever the true
+    ``theta``, all the intervals of a design cover it simultaneously with
+    probability ``confidence_level`` (at least, when fewer looks are taken),
+    so they may be read at every look, and after a stop or when continuing
+    past a boundary. An interval excludes ``theta_0`` exactly when the
+    design's z statistic for ``theta_0`` crosses the boundary at that look.
+
+    Parameters
+    ----------
+    estimate, standard_error : array_like, shape (..., k)
+        The estimate of ``theta`` and its standard error at each look taken.
+    information : array_like, shape (..., k)
+        The looks' information fractions (increasing, of the planned maximum;
+        the boundaries of looks ``1..k`` depend on ``t_1..t_k`` only).
+    confidence_level : float, default 0.95
+    spending : str, default "obrien_fleming"
+        See :func:`spending_function`.
+    alternative : {"two-sided", "less", "greater"}
+        Two-sided intervals (``alpha / 2`` spent per side, the boundaries of
+        :func:`gs_bounds` with ``alternative="two-sided"``), or one-sided
+        ``(-inf, high)`` (``"less"``) and ``(low, inf)`` (``"greater"``) with
+        the one-sided boundaries of level ``alpha``.
+
+    Returns
+    -------
+    (low, high) : ndarray, shape (..., k)
+
+    Notes
+    -----
+    Jennison, C. and Turnbull, B. W. (1989). Interim analyses: the repeated
+    confidence interval approach. JRSS B 51, 305-361; Jennison and Turnbull
+    (2000), chapter 9. The ``method="group_sequential"`` criterion (symmetric
+    boundaries, ``alpha = 1 - confidence`` per side) PASSes at look ``k``
+    exactly when the upper end of the two-sided repeated interval of level
+    ``1 - 2 alpha`` for ``D`` is at most 0.
+
+    Examples
+    --------
+    >>> low, high = repeated_confidence_intervals([0.5, 0.4], [0.2, 0.1], [0.5, 1.0])
+    >>> [round(float(x), 4) for x in low], [round(float(x), 4) for x in high]
+    ([-0.0925, 0.2031], [1.0925, 0.5969])
+    """
+    if alternative not in ("two-sided", "less", "greater"):
+        raise SpecError(
+            f"`alternative` must be one of ['two-sided', 'less', 'greater'], got {alternative!r}"
+        )
+    level = float(confidence_level)
+    if not 0 < level < 1:
+        raise SpecError(f"`confidence_level` must lie in (0, 1), got {confidence_level!r}")
+    t = _information(np.asarray(information, dtype=np.float64))
+    est, se, t = np.broadcast_arrays(
+        np.asarray(estimate, dtype=np.float64), np.asarray(standard_error, dtype=np.float64), t
+    )
+    two_sided = alternative == "two-sided"
+    k = t.shape[-1]
+    rows, inverse = np.unique(t.reshape(-1, k), axis=0, return_inverse=True)
+    acum = _cumulative(rows, 1.0 - level, spending, two_sided)
+    up, _ = _bounds(rows, acum, two_sided=two_sided)
+    c = up[np.reshape(inverse, -1)].reshape(t.shape)
+    low = est - c * se if alternative != "less" else np.full(est.shape, -np.inf)
+    high = est + c * se if alternative != "greater" else np.full(est.shape, np.inf)
+    return low, high
 
 
 @attrs.frozen(kw_only=True)

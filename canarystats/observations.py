@@ -62,6 +62,11 @@ class Reason(enum.IntEnum):
     ABSENT_VALUE_USED
         Under ``missing="iter8"``, a missing value was replaced by the
         criterion's ``absent_value`` and the verdict was decided on it.
+    SAMPLE_RATIO_MISMATCH
+        ``TrafficControl(srm_check=True)``: the requests the versions received
+        do not follow the routed split, so no comparison is judged; every
+        criterion of the slice is INCONCLUSIVE with this reason, and the
+        experiment aborts.
     """
 
     OK = 0
@@ -70,6 +75,7 @@ class Reason(enum.IntEnum):
     BAD_DATA = 3
     NOT_YET_DECIDED = 4
     ABSENT_VALUE_USED = 5
+    SAMPLE_RATIO_MISMATCH = 6
 
 
 def _readonly(value: ArrayLike | None) -> NDArray[np.float64] | None:

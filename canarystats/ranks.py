@@ -438,6 +438,7 @@ class _Counter:
     """
 
     xs: _F
+    tx: _F | None  # the mapped x, when there are no ties
     ny: _I
     pad_x: _B | None  # rows of x padding (counted 0), None if there is none
     center: _F
@@ -460,18 +461,25 @@ class _Counter:
             span = np.nan_to_num((x_hi - x_lo) + (y_hi - y_lo))
             span = np.where(span > 0, span, 1.0)
             center = np.nan_to_num((y_lo + y_hi) / 2)
-            slots = 16.0 * ar
+            slots = np.asarray(16.0 * ar, dtype=np.float64)
             ty = slots[:, None] + (ys - center[:, None]) / span[:, None]
         ty = np.where(np.arange(n)[None, :] < ny[:, None], ty, slots[:, None] + 6.0)
         pad = np.isnan(xs)
         xi = np.where(pad, 0.0, xs)
+        # without ties inside x or y (continuous data) queries are mapped as
+        # ``tx - p / R`` (one operation; an exact tie at the pivot may round either way,
+        # which the callers' tolerance covers); with ties, as ``(x - p - centre) / R``
+        # so that lattice data keep their exact ties
+        tied = bool((xs[:, 1:] == xs[:, :-1]).any() or (ys[:, 1:] == ys[:, :-1]).any())
+        tx = None if tied else slots[:, None] + (xi - center[:, None]) / span[:, None]
         big = np.nan_to_num(np.fmax(np.fmax(np.abs(x_lo), np.abs(x_hi)),
                                     np.fmax(np.abs(y_lo), np.abs(y_hi))))
         slack = ((slots + 8.0) * span + 2 * big) * _ROUNDING
         low = np.nan_to_num(x_lo - y_hi) - span
         high = np.nan_to_num(x_hi - y_lo) + span
-        return cls(xi, ny, pad if pad.any() else None, center, 1 / span, slots, ty.ravel(),
-                   ar * n + ny, low, high, slack)
+        scale = np.asarray(1.0 / span, dtype=np.float64)
+        return cls(xi, tx, ny, pad if pad.any() else None, center, scale, slots,
+                   ty.ravel(), ar * n + ny, low, high, slack)
 
     def tolerance(self, p: _F, rows: _I) -> _F:
         """A bound on how far from ``p`` a difference the count misplaced can be."""
@@ -480,14 +488,20 @@ class _Counter:
 
     def __call__(self, p: _F, rows: _I | None = None, strict: _B | None = None) -> _I:
         """Counts at pivots ``p`` of pairs ``rows``; ``strict``: count ``< p`` instead."""
-        xs, c, s, o, end = self.xs, self.center, self.scale, self.slots, self.end
+        c, s, o, end = self.center, self.scale, self.slots, self.end
         low, high, pad = self.low, self.high, self.pad_x
         if rows is not None:
-            xs, c, s, o, end = xs[rows], c[rows], s[rows], o[rows], end[rows]
+            c, s, o, end = c[rows], s[rows], o[rows], end[rows]
             low, high = low[rows], high[rows]
             pad = None if pad is None else pad[rows]
         p = np.clip(p, low, high)
-        q = (xs - p[:, None] - c[:, None]) * s[:, None] + o[:, None]
+        if self.tx is not None:
+            q = (self.tx if rows is None else self.tx[rows]) - (p * s)[:, None]
+        else:
+            q = (self.xs if rows is None else self.xs[rows]) - p[:, None]
+            q -= c[:, None]
+            q *= s[:, None]
+            q += o[:, None]
         pos = np.searchsorted(self.flat, q.ravel()).reshape(q.shape)
         if strict is not None and strict.any():
             pos[strict] = np.searchsorted(self.flat, q[strict].ravel(), side="right").reshape(
@@ -515,8 +529,9 @@ def _grid_sample(xs: _F, ys: _F, nx: _I, ny: _I) -> tuple[_F, _I]:
     else:
         j = np.floor(frac[None, :, :] * ny[:, None, None]).astype(np.int64)
         yv = np.take_along_axis(ys, j.reshape(b_n, -1), axis=1).reshape(b_n, m, cols)
-    samp = (xs[:, :, None] - yv).reshape(b_n, -1)
-    samp[np.isnan(samp)] = np.inf
+    samp = np.subtract(xs[:, :, None], yv, out=yv).reshape(b_n, -1)
+    if np.isnan(xs[:, -1]).any() or np.isnan(ys[:, -1]).any():
+        samp[np.isnan(samp)] = np.inf
     samp.sort(axis=1)
     return samp, nx * cols
 
@@ -729,7 +744,7 @@ def _select_large(xs: _F, ys: _F, nx: _I, ny: _I, ks: _I, valid: _B) -> _F:
                     done[rg[ok], col] = True
             # a miss widens the margin; a hit with too wide a window narrows it
             margin[r] = np.where(hit, np.maximum(margin[r] / 4.0, 8.0), margin[r] * 2.0)
-            keep = ~done[r][:, g].all(axis=1)
+            keep = np.asarray(~done[r][:, g].all(axis=1), dtype=bool)
             keep[take] = False
             rows = r[keep]
     for col in range(ks.shape[1]):
@@ -1288,6 +1303,9 @@ def _clean(a: _F, nan_strategy: str, nan_fill: float, outlier_factor: float | No
 
 
 def _nanmean(a: _F) -> _F:
+    total = a.sum(axis=-1)
+    if a.shape[-1] and not np.isnan(total).any():  # no NaN at all: one pass
+        return np.asarray(total / a.shape[-1], dtype=np.float64)
     n = np.count_nonzero(~np.isnan(a), axis=-1)
     s = np.where(np.isnan(a), 0.0, a).sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -1308,7 +1326,7 @@ def classify_metric(
     *,
     direction: str = "increase",
     tolerance: float = 0.25,
-    confidence_level: float | ArrayLike = 0.95,
+    confidence_level: float | ArrayLike = 0.98,
     effect_size: str = "mean_ratio",
     allowed: tuple[Any, Any] | None = None,
     critical_thresholds: tuple[Any, Any] | None = None,
@@ -1334,8 +1352,9 @@ def classify_metric(
         Kayenta's band relative to the estimate: High needs the interval's
         lower bound above ``tolerance * |estimate|``, Low its upper bound
         below ``-tolerance * |estimate|``.
-    confidence_level : float or array_like, default 0.95
-        Level of the two-sided interval.
+    confidence_level : float or array_like, default 0.98
+        Level of the two-sided interval (0.98 is what Kayenta's
+        ``NetflixACAJudge`` passes to its classifier).
     effect_size : {"mean_ratio", "cles"}, default "mean_ratio"
         Mean ratio candidate / baseline (no effect 1), or the common-language
         effect size P(candidate > baseline) (no effect 0.5).
@@ -1639,7 +1658,9 @@ def _bucket_means(obs: Observations, counts: _F) -> _F:
 
 
 class RanksMethod:
-    """The rank judge as a criterion method (``method="ranks"``), for delta criteria.
+    """The rank judge as a criterion method (``method="ranks"``).
+
+    **Delta criteria.**
 
     Per assessment it uses the observations' cumulative raw ``samples`` if
     present, else their ``buckets`` (histogram counts with ``bucket_bounds``),
@@ -1656,7 +1677,26 @@ class RanksMethod:
     for buckets from ``sum / count`` when the observations carry ``sum``, else
     from the bucket upper bounds (overflow at the last finite bound).
     The method state keeps the last estimate, interval, effect, p-value and
-    class. A threshold criterion is not judged by ranks (SpecError).
+    class.
+
+    **Threshold criteria** (the candidate's *median* against ``tolerance``:
+    ``median <= tolerance`` for ``direction="lower"``, ``>=`` for
+    ``"higher"``): the exact sign test, distribution-free and valid with ties.
+    With ``alpha = 1 - confidence`` and ``S`` the candidate's samples at or
+    below the threshold (below it for ``"higher"``), FAIL when the median is
+    shown on the wrong side (``P(Bin(n, 1/2) <= S) <= alpha`` for
+    ``"lower"``), PASS when it is shown on the right side (``P(Bin(n, 1/2) >=
+    S) <= alpha``), else INCONCLUSIVE with ``Reason.NOT_YET_DECIDED`` -- the
+    three-way rule of ``method="fixed"``. Equivalently the one-sided ``1 -
+    alpha`` order-statistic bounds of the median (Hollander & Wolfe 1999,
+    sec. 3.6) lie above / below the threshold. On buckets ``S`` is known
+    exactly when the threshold is a bucket bound; otherwise each test uses
+    the conservative end (so a threshold between bounds can stay
+    INCONCLUSIVE). The state keeps the median (on buckets: the upper bound of
+    its bucket), the bounds, the share of samples at or below the threshold
+    (``effect``), the p-value of the FAIL test and the class (HIGH: median
+    shown above, LOW: below, PASS: neither). A counter metric is a SpecError.
+    ``scale_check`` on bucket-only observations is a SpecError.
     """
 
     name = "ranks"
@@ -1673,15 +1713,21 @@ class RanksMethod:
     def update(
         self, criterion: Criterion, state: RanksState, observations: Observations
     ) -> tuple[RanksState, NDArray[np.int8], NDArray[np.int8], NDArray[np.bool_]]:
-        if criterion.tolerance_type != "delta":
+        if criterion.tolerance_type == "threshold" and criterion.is_counter:
             raise SpecError(
-                "`tolerance_type` must be 'delta' for method 'ranks' (it compares the "
-                f"candidate with the baseline), got {criterion.tolerance_type!r}"
+                f"method 'ranks' judges a distribution; {criterion.metric!r} is a counter "
+                "(a cumulative count against a threshold): use method 'point'"
             )
         if observations.n_versions != 2:
             raise SpecError(
                 "the ranks method compares a baseline and one candidate: observations of "
                 f"{criterion.metric!r} must have 2 versions, got {observations.n_versions}"
+            )
+        if observations.samples is None and bool(criterion.extras.get("scale_check", False)):
+            raise SpecError(
+                "`scale_check` needs raw `samples`: the deviations from the median of "
+                f"bucketed data are not bucketed on shared bounds ({criterion.metric!r} "
+                "has only buckets)"
             )
         if observations.samples is None and observations.buckets is None:
             raise SpecError(
@@ -1692,6 +1738,8 @@ class RanksMethod:
         tol = np.broadcast_to(np.asarray(criterion.tolerance, dtype=np.float64), batch)
         need = np.broadcast_to(np.asarray(criterion.sample_size, dtype=np.float64), batch)
         conf = np.broadcast_to(np.asarray(criterion.confidence, dtype=np.float64), batch)
+        if criterion.tolerance_type == "threshold":
+            return _median_threshold(criterion, observations, tol, need, conf)
         band = float(criterion.extras.get("estimate_tolerance", 0.25))
         lower = criterion.direction == "lower"
         if observations.samples is not None:
@@ -1761,6 +1809,122 @@ class RanksMethod:
             effect=effect, pvalue=p, classification=cls,
         )
         return new_state, verdict, reason, np.asarray(abort, dtype=bool)
+
+
+def _median_threshold(
+    criterion: Criterion, observations: Observations, t: _F, need: _F, conf: _F
+) -> tuple[RanksState, NDArray[np.int8], NDArray[np.int8], NDArray[np.bool_]]:
+    """A threshold criterion judged by ranks: the exact sign test of the candidate's median.
+
+    See :class:`RanksMethod`. ``S`` counts the candidate's samples at or below
+    ``t`` (``direction="lower"``: the criterion is ``median <= t``) or below
+    ``t`` (``"higher"``: ``median >= t``); on buckets it is known only between
+    the counts up to the last bound before ``t`` and the first bound at or
+    after it, and each test uses the end that makes it conservative.
+    """
+    batch = observations.batch_shape
+    alpha = 1.0 - conf
+    lower_better = criterion.direction == "lower"
+    if observations.samples is not None:
+        x = observations.samples[..., 1, :]
+        bad: _B = np.asarray(np.isinf(x).any(axis=-1))
+        xs = np.sort(np.where(bad[..., None], np.nan, x), axis=-1)
+        n = np.count_nonzero(~np.isnan(xs), axis=-1).astype(np.float64)
+        below = xs <= t[..., None] if lower_better else xs < t[..., None]
+        s_lo = s_hi = np.count_nonzero(below, axis=-1).astype(np.float64)
+
+        def order_stat(r: _F) -> _F:  # the r-th smallest (1-based); NaN outside [1, n]
+            ok = (r >= 1) & (r <= n)
+            if not xs.shape[-1]:
+                return np.full(r.shape, np.nan)
+            idx = np.clip(r - 1, 0, xs.shape[-1] - 1).astype(np.int64)
+            return np.where(ok, np.take_along_axis(xs, idx[..., None], axis=-1)[..., 0], np.nan)
+    else:
+        assert observations.buckets is not None
+        assert observations.bucket_bounds is not None
+        bk = observations.buckets[..., 1, :]
+        edges = observations.bucket_bounds
+        bad = np.asarray(~np.isfinite(bk).all(axis=-1) | (bk < 0).any(axis=-1))
+        counts = np.where(bad[..., None], 0.0, np.rint(np.where(np.isfinite(bk), bk, 0.0)))
+        cum = np.cumsum(counts, axis=-1)
+        n = cum[..., -1]
+        # S lies between the count up to the last bound before t (at or before t for
+        # "<= t") and the count up to the first bound at or after t
+        last = np.searchsorted(edges, t, side="right" if lower_better else "left") - 1
+        first = np.minimum(np.searchsorted(edges, t, side="left"), edges.size - 1)
+        s_lo = np.where(
+            last >= 0, np.take_along_axis(cum, np.maximum(last, 0)[..., None], -1)[..., 0], 0.0
+        )
+        s_hi = np.take_along_axis(cum, np.broadcast_to(first, n.shape)[..., None], -1)[..., 0]
+
+        def order_stat(r: _F) -> _F:  # upper bound of the bucket holding the r-th smallest
+            ok = (r >= 1) & (r <= n)
+            idx = (cum < r[..., None]).sum(axis=-1)
+            return np.where(ok, edges[np.minimum(idx, edges.size - 1)], np.nan)
+
+    ni = n.astype(np.int64)  # scipy's binomial takes integer sizes
+    with np.errstate(invalid="ignore"):
+        # P(Bin(n, 1/2) <= S) small: few samples at/below t; P(... >= S) small: many
+        p_few = special.bdtr(s_hi.astype(np.int64), ni, 0.5)
+        p_many = np.where(
+            s_lo > 0, special.bdtrc(np.maximum(s_lo - 1, 0).astype(np.int64), ni, 0.5), 1.0
+        )
+        # the one-sided bounds' rank: l - 1 = the largest j with P(Bin(n, 1/2) <= j) <= alpha
+        # (from the normal guess, which is within a few steps: walk down, then up)
+        j = np.clip(np.floor(n / 2 - special.ndtri(1 - alpha) * np.sqrt(n) / 2), -1, n)
+        j = j.astype(np.int64)
+        while True:
+            down = (j >= 0) & (special.bdtr(np.maximum(j, 0), ni, 0.5) > alpha)
+            if not down.any():
+                break
+            j = np.where(down, j - 1, j)
+        while True:
+            up = (j + 1 <= ni) & (special.bdtr(j + 1, ni, 0.5) <= alpha)
+            if not up.any():
+                break
+            j = np.where(up, j + 1, j)
+        rank = (j + 1).astype(np.float64)
+    above, under = p_few <= alpha, p_many <= alpha  # the median shown above / below t
+    worse, better = (above, under) if lower_better else (under, above)
+    median_lo, median_hi = order_stat(np.floor((n + 1) / 2)), order_stat(np.ceil((n + 1) / 2))
+    estimate = (median_lo + median_hi) / 2 if observations.samples is not None else median_hi
+    ci_low = np.where(rank >= 1, order_stat(rank), -np.inf)
+    ci_high = np.where(rank >= 1, order_stat(n - rank + 1), np.inf)
+    nodata = (n == 0) | bad
+    insufficient = ~nodata & (n < need)
+    valid = ~nodata & ~insufficient
+    verdict = np.zeros(batch, dtype=np.int8)
+    verdict[valid & better] = Verdict.PASS
+    verdict[valid & worse] = Verdict.FAIL
+    reason = np.full(batch, np.int8(Reason.NOT_YET_DECIDED))
+    reason[valid & (better | worse)] = Reason.OK
+    reason[insufficient] = Reason.INSUFFICIENT_SAMPLE
+    reason[n == 0] = Reason.MISSING_VALUE
+    reason[bad] = Reason.BAD_DATA
+    n_bad = int(np.count_nonzero(bad))
+    if n_bad:
+        warnings.warn(
+            BAD_DATA_MESSAGE.format(
+                n=n_bad, total=int(np.prod(batch)), metric=criterion.metric,
+                kind="bad data", what="infinite or negative samples or counts",
+            ),
+            InsufficientDataWarning,
+            stacklevel=4,
+        )
+    cls = np.where(above, MetricClass.HIGH, np.where(under, MetricClass.LOW, MetricClass.PASS))
+    cls = np.where(nodata, MetricClass.NODATA, cls).astype(np.int8)
+    abort = (verdict == Verdict.FAIL) & criterion.stop_on_failure
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n > 0, s_hi / n, np.nan)
+
+    def f(v: Any) -> _F:
+        return np.asarray(v, dtype=np.float64).reshape(batch)
+
+    new_state = RanksState(
+        estimate=f(estimate), ci_low=f(ci_low), ci_high=f(ci_high), effect=f(share),
+        pvalue=f(p_few if lower_better else p_many), classification=cls.reshape(batch),
+    )
+    return new_state, verdict, reason, np.asarray(abort, dtype=bool)
 
 
 register_method("ranks", RanksMethod())

@@ -101,6 +101,8 @@ STRATEGIES = (
     "top_k_routing",
 )
 ON_SUCCESS = ("candidate", "baseline", "both")
+#: ``Criterion.model``: the sampling model of a mean metric under ``method="bayes"``.
+MEAN_MODELS = ("normal", "lognormal")
 
 
 # --------------------------------------------------------------------------- durations
@@ -408,6 +410,14 @@ class Criterion:
         deviation of one sample, > 0, in the metric's unit. There is no
         default: without it (or the data to estimate it) such a criterion
         raises rather than decide on an invented spread.
+    model : {None, "normal", "lognormal"}, optional
+        ``method="bayes"`` on a mean metric: the model of one sample. None
+        (the default) and ``"normal"`` use the Student-t / normal posterior of
+        the mean; ``"lognormal"`` takes per-request values (latencies) to be
+        log-normal and judges the mean ``exp(mu + sigma^2 / 2)`` from the
+        log-scale moments of the histogram ``buckets`` (see docs/bayes.md).
+        Only ``method="bayes"`` reads it: another method with a model set is an
+        error, and so is a rate metric (its model is the Beta-Binomial).
     looks : int, optional
         ``method="group_sequential"``: the planned number of looks (>= 1);
         required by that method, unused by the others.
@@ -450,6 +460,7 @@ class Criterion:
     scale: Param | None = _param_field(
         None, validator=_check_param(low=0.0, low_open=True, optional=True)
     )
+    model: str | None = attrs.field(default=None)
     looks: int | None = attrs.field(default=None, converter=_to_looks)
     spending: str = attrs.field(default="obrien_fleming")
     extras: dict[str, Any] = attrs.field(factory=dict, converter=_to_extras, validator=_is_mapping)
@@ -491,6 +502,14 @@ class Criterion:
                 f"or None for the default Beta(0.5, 0.5), got {value!r}"
             )
 
+    @model.validator
+    def _check_model(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and value not in MEAN_MODELS:
+            raise SpecError(
+                f"`model` must be one of {list(MEAN_MODELS)}, or None for the default (normal), "
+                f"got {value!r}"
+            )
+
     @method.validator
     def _check_method(self, attribute: attrs.Attribute[Any], value: Any) -> None:
         available = list(_AVAILABLE_METHODS)
@@ -512,6 +531,11 @@ class Criterion:
             )
 
     def __attrs_post_init__(self) -> None:
+        if self.model is not None and self.method != "bayes":
+            raise SpecError(
+                f"`model` {self.model!r} is read by method 'bayes' only; criterion "
+                f"{self.metric!r} has method {self.method!r}: remove `model` or use 'bayes'"
+            )
         if self.tolerance_type == "delta":
             if self.is_counter:
                 raise SpecError(
@@ -574,6 +598,16 @@ class TrafficControl:
         back when any sequential criterion FAILs -- instead of running to
         ``max_iterations``. Point and other non-anytime-valid verdicts never
         stop early. False reproduces Iter8.
+    srm_check : bool, default False
+        canarystats' extension (Iter8 key ``srmCheck``): at every assessment
+        ``check_and_increment`` (and ``increment_without_check``) tests the
+        requests each version received since the previous assessment (the
+        first criterion's ``count``) against the split routed in that interval
+        (``int()`` of the last recommended candidate percentage, as Iter8's
+        controller applies it), with the anytime-valid sample-ratio-mismatch
+        test at confidence 0.999; a mismatch aborts (rolls back) with
+        ``Reason.SAMPLE_RATIO_MISMATCH``. Other strategies ignore it. False
+        reproduces Iter8.
     """
 
     strategy: str = attrs.field(default="check_and_increment", validator=_one_of(STRATEGIES))
@@ -586,6 +620,7 @@ class TrafficControl:
         0.95, validator=_check_param(low=0.0, high=1.0, low_open=True, high_open=True)
     )
     early_stop: bool = attrs.field(default=False, converter=_to_bool, validator=_is_bool)
+    srm_check: bool = attrs.field(default=False, converter=_to_bool, validator=_is_bool)
 
     @interval.validator
     def _check_interval(self, attribute: attrs.Attribute[Any], value: Any) -> None:

@@ -313,8 +313,8 @@ def test_newer_version_is_an_error() -> None:
 
 def test_unknown_state_type_is_an_error() -> None:
     doc = _document()
-    doc["fields"]["method_states"]["items"][0]["type"] = "sequential"
-    with pytest.raises(SpecError, match="unknown method-state type 'sequential'.*registered types are \\[.*'point'"):
+    doc["fields"]["method_states"]["items"][0]["type"] = "no_such_method"
+    with pytest.raises(SpecError, match="unknown method-state type 'no_such_method'.*registered types are \\[.*'point'"):
         state_from_json(json.dumps(doc))
 
 

@@ -450,9 +450,14 @@ def test_ranks_method_errors_and_bad_data():
     obs = Observations(count=[[10.0, 10.0]], value=[[1.0, 1.0]])
     with pytest.raises(SpecError, match="needs `samples` or `buckets`"):
         evaluate_criterion(_crit(), obs)
-    thr = Criterion(metric="latency", tolerance_type="threshold", tolerance=1.0, method="ranks")
-    with pytest.raises(SpecError, match="`tolerance_type` must be 'delta' for method 'ranks'"):
-        evaluate_criterion(thr, obs)
+    counter = Criterion(metric="iter8_error_count", tolerance_type="threshold", tolerance=1.0,
+                        method="ranks")
+    with pytest.raises(SpecError, match="is a counter"):
+        evaluate_criterion(counter, obs)
+    buckets = Observations(count=[[10.0, 10.0]], value=[[1.0, 1.0]], buckets=[[[5, 5], [5, 5]]],
+                           bucket_bounds=[1.0, np.inf])
+    with pytest.raises(SpecError, match="`scale_check` needs raw `samples`"):
+        evaluate_criterion(_crit(extras={"scale_check": True}), buckets)
     samples = np.ones((2, 2, 30))
     samples[0, 1, 3] = np.inf
     bad = Observations(count=[[30.0, 30.0]] * 2, value=[[1.0, 1.0]] * 2, samples=samples)

@@ -71,7 +71,7 @@ Iter8 v0.1 field                                       canarystats
 false. An experiment without success criteria runs Iter8's
 ``increment_without_check`` (see ``ExperimentSpec.effective_strategy``).
 
-**Extension keys.** A success criterion may carry ten keys that are
+**Extension keys.** A success criterion may carry eleven keys that are
 canarystats' own, not Iter8's: ``method`` (``Criterion.method``, default
 ``point``), ``confidence`` (``Criterion.confidence``, default null: inherit
 ``spec.trafficControl.confidence``), ``missing`` (``Criterion.missing``,
@@ -83,13 +83,17 @@ Iter8's metric configuration says for its standard metrics, and two for
 ``method: bayes`` (see ``docs/bayes.md``): ``prior`` (``Criterion.prior``, a
 rate's Beta prior ``[alpha, beta]``, default null: Beta(0.5, 0.5)) and
 ``scale`` (``Criterion.scale``, one sample's standard deviation for a mean
-known only as a value and a count, default null), and two for
+known only as a value and a count, default null) and ``model``
+(``Criterion.model``, ``normal`` or ``lognormal`` for a mean metric, default
+null: normal), and two for
 ``method: group_sequential`` (see ``docs/classical.md``): ``looks``
 (``Criterion.looks``, the planned number of looks, default null) and
 ``spending`` (``Criterion.spending``, default ``obrien_fleming``). Iter8 itself
-prunes or ignores them. ``spec.trafficControl`` may carry one extension
-key, ``earlyStop`` (``TrafficControl.early_stop``, default false: stop as
-soon as anytime-valid verdicts decide; see ``docs/sequential.md``).
+prunes or ignores them. ``spec.trafficControl`` may carry two extension
+keys, ``earlyStop`` (``TrafficControl.early_stop``, default false: stop as
+soon as anytime-valid verdicts decide) and ``srmCheck``
+(``TrafficControl.srm_check``, default false: abort on a sample-ratio
+mismatch); see ``docs/sequential.md``.
 :func:`spec_to_iter8` writes extension keys only when they differ from their
 defaults, so a plain Iter8 spec gives back a plain Iter8 document.
 
@@ -141,6 +145,7 @@ from canarystats.adapters._fields import construct
 from canarystats.errors import SpecError, UnknownFieldWarning
 from canarystats.spec import (
     DIRECTIONS,
+    MEAN_MODELS,
     MISSING_POLICIES,
     ON_SUCCESS,
     STRATEGIES,
@@ -237,6 +242,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
             "onSuccess",
             "confidence",
             "earlyStop",  # canarystats' extension
+            "srmCheck",  # canarystats' extension
         ),
         "read",
     ),
@@ -269,6 +275,8 @@ _TRAFFIC_FIELDS: dict[str, _Field] = {
     "confidence": ("confidence", "number", "a number in (0, 1)"),
     # canarystats' extension: stop early on anytime-valid verdicts
     "earlyStop": ("early_stop", "bool", "true or false"),
+    # canarystats' extension: abort on a sample-ratio mismatch
+    "srmCheck": ("srm_check", "bool", "true or false"),
 }
 _IDENTITY_FIELDS: dict[str, _Field] = {
     "metadata.name": ("name", "str", "a non-empty string"),
@@ -297,6 +305,7 @@ _EXTENSION_FIELDS: dict[str, _Field] = {
     "absentValue": ("absent_value", "str", "a string such as '0.0' or 'None' (quote numbers)"),
     "prior": ("prior", "pair?", "two numbers > 0 (a Beta prior's alpha and beta), or null"),
     "scale": ("scale", "number?", "a number > 0 (one sample's standard deviation), or null"),
+    "model": ("model", "str", f"one of {list(MEAN_MODELS)} (a mean metric's model), or null"),
     "looks": ("looks", "number?", "an integer >= 1 (planned looks of method group_sequential)"),
     "spending": ("spending", "str", "'obrien_fleming', 'pocock' or 'power:<rho>'"),
 }
@@ -684,6 +693,8 @@ def spec_to_iter8(spec: ExperimentSpec) -> dict[str, Any]:
     }
     if tc.early_stop:  # an extension key: written only when set
         traffic["earlyStop"] = True
+    if tc.srm_check:  # an extension key: written only when set
+        traffic["srmCheck"] = True
     analysis: dict[str, Any] = {}
     if spec.criteria:
         analysis["successCriteria"] = [

@@ -22,6 +22,21 @@ or when any such criterion FAILs -- it rolls back (done, not passed, not
 aborted). Those verdicts stay valid at any stopping time, so acting on them
 keeps their error guarantees.
 
+With ``TrafficControl(srm_check=True)`` (also off by default) every
+assessment first tests the requests each version received since the previous
+assessment -- the increments of the first criterion's cumulative ``count`` --
+against the split routed in that interval: ``int()`` of the candidate
+percentage of the state's last recommendation (what Iter8's controller
+applies; 0 before the first assessment, when the test learns nothing), the
+baseline getting the rest. The test is :class:`~canarystats.SampleRatioGuard`
+at confidence :data:`SRM_CONFIDENCE` (anytime-valid: P(a false abort ever)
+<= 0.001 under any monitoring). On a mismatch the slice aborts (rolls back)
+and every criterion's verdict is INCONCLUSIVE with
+``Reason.SAMPLE_RATIO_MISMATCH``: with a broken router no comparison means
+anything. The guard's state is kept after the criteria's method states (a
+state without it, e.g. one rebuilt from Iter8's ``_last_state``, starts the
+check afresh).
+
 ``increment_without_check`` (what Iter8 runs without success criteria)
 adds ``step_size`` at every assessment unless that would overshoot
 ``max_traffic_percent`` (step 20 with max 50 stops at 40).
@@ -55,15 +70,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from canarystats.errors import SpecError
-from canarystats.observations import Observations, Verdict
+from canarystats.observations import Observations, Reason, Verdict
+from canarystats.sequential import SampleRatioGuard
 from canarystats.spec import ExperimentSpec, param_shape
 from canarystats.strategies.base import STRATEGY_REGISTRY, State, StepResult, where_batch
 from canarystats.tolerances import fetch_iter8, get_method
 
-__all__ = ["ANYTIME_VALID_METHODS", "initial_state", "step"]
+__all__ = ["ANYTIME_VALID_METHODS", "SRM_CONFIDENCE", "initial_state", "step"]
 
 #: Criterion methods whose verdicts are anytime-valid, so that ``early_stop`` may act on them.
 ANYTIME_VALID_METHODS: frozenset[str] = frozenset({"sequential"})
+
+#: The confidence of ``TrafficControl(srm_check=True)``'s sample-ratio-mismatch test.
+SRM_CONFIDENCE = 0.999
+_SRM_GUARD = SampleRatioGuard(confidence=SRM_CONFIDENCE)
 
 
 def _batch_param(name: str, value: object, batch_shape: tuple[int, ...]) -> NDArray[np.float64]:
@@ -112,6 +132,9 @@ def initial_state(spec: ExperimentSpec, batch_shape: tuple[int, ...] = ()) -> St
     traffic = np.zeros((*batch_shape, 2))
     traffic[..., 0] = 100.0
     criteria = spec.resolved_criteria()
+    method_states = [get_method(c.method).init(c, batch_shape) for c in criteria]
+    if spec.traffic_control.srm_check:
+        method_states.append(_SRM_GUARD.init(batch_shape))
     return State(
         traffic=traffic,
         iteration=np.zeros(batch_shape, dtype=np.int64),
@@ -119,7 +142,7 @@ def initial_state(spec: ExperimentSpec, batch_shape: tuple[int, ...] = ()) -> St
         aborted=np.zeros(batch_shape, dtype=bool),
         passed=np.zeros(batch_shape, dtype=bool),
         info=_batch_last_record(batch_shape, len(criteria)),
-        method_states=tuple(get_method(c.method).init(c, batch_shape) for c in criteria),
+        method_states=tuple(method_states),
     )
 
 
@@ -176,6 +199,39 @@ def _detect_change(
     return changed
 
 
+def _srm_update(
+    state: State,
+    observations: Mapping[str, Observations],
+    criteria: Any,
+    verdicts: NDArray[np.int8],
+    reasons: NDArray[np.int8],
+    aborts: NDArray[np.bool_],
+) -> Any:
+    """The sample-ratio-mismatch check of ``srm_check``; marks mismatched slices in place."""
+    batch = state.batch_shape
+    if not criteria:
+        raise SpecError(
+            "`srm_check` needs a criterion: the first criterion's observations give each "
+            "version's requests"
+        )
+    n_crit = len(criteria)
+    guard_state = (
+        state.method_states[n_crit]
+        if len(state.method_states) > n_crit
+        else _SRM_GUARD.init(batch)
+    )
+    requests = _observations_for(observations, criteria[0].metric, batch).count
+    routed = np.trunc(state.traffic[..., 1])  # what Iter8's controller applied
+    intended = np.stack([100.0 - routed, routed], axis=-1)
+    guard_state, _, _, mismatch = _SRM_GUARD.update(guard_state, requests, intended)
+    if mismatch.any():
+        rows = np.broadcast_to(mismatch[..., None], verdicts.shape)
+        verdicts[rows] = Verdict.INCONCLUSIVE
+        reasons[rows] = Reason.SAMPLE_RATIO_MISMATCH
+        aborts[rows] = True
+    return guard_state
+
+
 def step(
     spec: ExperimentSpec, state: State, observations: Mapping[str, Observations]
 ) -> tuple[State, StepResult]:
@@ -208,12 +264,13 @@ def step(
     step_size = _batch_param("step_size", tc.step_size, batch)
     max_pct = _batch_param("max_traffic_percent", tc.max_traffic_percent, batch)
     criteria = spec.resolved_criteria()
-    if len(criteria) != len(state.method_states):
+    n_crit = len(criteria)
+    n_states = len(state.method_states)
+    if n_states != n_crit and not (tc.srm_check and n_states == n_crit + 1):
         raise SpecError(
             f"the state holds {len(state.method_states)} method states but the spec has "
             f"{len(criteria)} criteria; start from initial_state(spec, batch_shape)"
         )
-    n_crit = len(criteria)
     verdicts = np.zeros((*batch, n_crit), dtype=np.int8)
     reasons = np.zeros((*batch, n_crit), dtype=np.int8)
     aborts = np.zeros((*batch, n_crit), dtype=bool)
@@ -231,6 +288,8 @@ def step(
         changed |= _detect_change(
             info[..., i, :, :], state.info[..., i, :, :], fetched.n, fetched.value
         )
+    if tc.srm_check:
+        method_states.append(_srm_update(state, observations, criteria, verdicts, reasons, aborts))
     # reductions over the short criteria axis, written as column operations (faster in numpy)
     all_passed = np.ones(batch, dtype=bool)
     abort = np.zeros(batch, dtype=bool)

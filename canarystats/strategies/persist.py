@@ -69,6 +69,10 @@ from numpy.typing import NDArray
 
 from canarystats.bayes import BayesState
 from canarystats.errors import SpecError
+from canarystats.fixed import FixedState
+from canarystats.group_sequential import GroupSequentialState
+from canarystats.ranks import RanksState
+from canarystats.sequential import SampleRatioState, SequentialState
 from canarystats.strategies.bandits import BanditState, RoutingState
 from canarystats.strategies.base import State
 from canarystats.tolerances import PointState
@@ -132,6 +136,11 @@ def registered_state_types() -> dict[str, type]:
 
 register_state_type(PointState, "point")
 register_state_type(BayesState, "bayes")
+register_state_type(FixedState, "fixed")
+register_state_type(GroupSequentialState, "group_sequential")
+register_state_type(SequentialState, "sequential")
+register_state_type(RanksState, "ranks")
+register_state_type(SampleRatioState, "sample_ratio")
 # strategy states with fields of their own: the document names them in `type`
 register_state_type(BanditState, "bandit")
 register_state_type(RoutingState, "routing")

@@ -1,0 +1,239 @@
+"""The rank judge, continued: the batched order-statistic selection against brute force,
+threshold criteria (the sign test of the median) and replays of the bundled rollouts."""
+
+from __future__ import annotations
+
+import warnings
+import zlib
+
+import attrs
+import numpy as np
+import pytest
+from scipy import stats
+
+import canarystats.ranks as ranks
+from canarystats import (
+    Criterion,
+    MetricClass,
+    Observations,
+    Reason,
+    Verdict,
+    data,
+    evaluate_criterion,
+    mann_whitney,
+    replay,
+)
+from canarystats.data.make_rollouts import tutorial_spec
+
+# --------------------------------------------------------------------------- selection
+
+
+def _brute(x, y, k):
+    d = np.sort(np.subtract.outer(x[~np.isnan(x)], y[~np.isnan(y)]).ravel())
+    return d[k - 1] if 1 <= k <= d.size else np.nan
+
+
+GENERATORS = {
+    "normal": lambda rng, s: rng.normal(size=s),
+    "lattice": lambda rng, s: rng.integers(0, 20, s).astype(float),  # huge tie blocks
+    "fine-lattice": lambda rng, s: rng.integers(0, 1000, s) / 10,
+    "heavy-tail": lambda rng, s: rng.lognormal(0, 2, s),
+    # scales from 1e-8 to 1e7 across the batch: one search serves them all
+    "scales": lambda rng, s: rng.normal(size=s) * 10.0 ** rng.integers(-8, 8, (s[0], 1)),
+    "constant": lambda rng, s: np.ones(s),
+}
+
+
+@pytest.mark.parametrize("kind", list(GENERATORS))
+@pytest.mark.parametrize(("m", "n"), [(300, 400), (70, 100), (2, 5000), (5000, 3)])
+def test_select_many_is_exact(kind, m, n, monkeypatch):
+    """The fast batched selection returns R's ``sort(outer(x, y, "-"))[k]`` exactly, at the
+    ends, the middle and the 95 % interval's ranks, with NaN padding, without falling back."""
+    rng = np.random.default_rng(zlib.crc32(f"{kind}-{m}-{n}".encode()))
+    x, y = GENERATORS[kind](rng, (4, m)), GENERATORS[kind](rng, (4, n))
+    x[1, m // 2 :] = np.nan
+    y[2, n // 3 :] = np.nan
+    xs, ys = np.sort(x, axis=1), np.sort(y, axis=1)
+    nx = np.count_nonzero(~np.isnan(xs), axis=1)
+    ny = np.count_nonzero(~np.isnan(ys), axis=1)
+    big = nx * ny
+    ks = np.stack([np.ones(4, int), (big * 0.025).astype(int), big // 2, big // 2 + 1,
+                   (big * 0.975).astype(int), big, big + 1, np.zeros(4, int)], axis=1)
+    fallbacks = []
+    slow = ranks._select
+
+    def spy(*args):
+        fallbacks.append(args[0].shape[0])
+        return slow(*args)
+
+    monkeypatch.setattr(ranks, "_select", spy)
+    got = ranks._select_many(xs, ys, nx, ny, ks)
+    want = np.array([[_brute(x[b], y[b], k) for k in ks[b]] for b in range(4)])
+    np.testing.assert_array_equal(got, want)
+    assert not fallbacks
+
+
+def test_select_many_miscounts_are_caught(monkeypatch):
+    """Counts far off in some rows: with the rounding allowance made so large that no value
+    passes the quick check (it trusts counts to misplace only differences next to the
+    pivots), every value is checked against its window's neighbours, and those that fail
+    go to the slow exact selection: the results stay exact."""
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(3, 200)), rng.normal(size=(3, 300))
+    xs, ys = np.sort(x, axis=1), np.sort(y, axis=1)
+    ks = np.array([[1500, 30000, 30001, 58500]] * 3)
+    real = ranks._Counter.__call__
+
+    def miscount(self, p, rows=None, strict=None):
+        q = real(self, p, rows, strict)
+        q[:, ::7] = np.minimum(q[:, ::7] + 5, 300)  # every 7th row of x miscounted
+        return q
+
+    fallbacks = []
+    slow = ranks._select
+
+    def spy(*args):
+        fallbacks.append(args[0].shape[0])
+        return slow(*args)
+
+    monkeypatch.setattr(ranks, "_ROUNDING", 1.0)
+    monkeypatch.setattr(ranks._Counter, "__call__", miscount)
+    monkeypatch.setattr(ranks, "_select", spy)
+    got = ranks._select_many(xs, ys, np.full(3, 200), np.full(3, 300), ks)
+    want = np.array([[_brute(x[b], y[b], k) for k in ks[b]] for b in range(3)])
+    np.testing.assert_array_equal(got, want)
+    assert fallbacks
+
+
+def test_large_batch_matches_loop():
+    """500 pairs of 300 vs 400 in blocks: equal to pair-by-pair calls (different blocks,
+    different samples, different brackets: the same doubles)."""
+    rng = np.random.default_rng(5)
+    x = rng.lognormal(0, 0.5, size=(500, 300))
+    y = rng.lognormal(0.05, 0.5, size=(500, 400))
+    r = mann_whitney(x, y)
+    low, high = r.confidence_interval()
+    for i in rng.choice(500, size=5, replace=False):
+        one = mann_whitney(x[i], y[i])
+        assert (r.estimate[i], low[i], high[i]) == (one.estimate, *one.confidence_interval())
+
+
+# --------------------------------------------------------------------------- threshold
+
+
+def _thr(**kw):
+    base = {"metric": "latency", "tolerance_type": "threshold", "tolerance": 1.2,
+            "method": "ranks", "sample_size": 10, "confidence": 0.95}
+    return Criterion(**{**base, **kw})
+
+
+def _sample_obs(cand):
+    samples = np.full((len(cand), 2, max(len(c) for c in cand)), np.nan)
+    samples[:, 0, :20] = 1.0
+    for i, c in enumerate(cand):
+        samples[i, 1, : len(c)] = c
+    count = np.count_nonzero(~np.isnan(samples), axis=-1).astype(float)
+    return Observations(count=count, value=np.nanmean(samples, axis=-1), samples=samples)
+
+
+def test_threshold_sign_test_against_scipy():
+    rng = np.random.default_rng(0)
+    cand = [rng.lognormal(np.log(1.5), 0.3, 50),  # median 1.5 > 1.2: FAIL
+            rng.lognormal(np.log(0.8), 0.3, 50),  # median 0.8 < 1.2: PASS
+            rng.lognormal(np.log(1.2), 0.3, 50),  # at the threshold: undecided
+            rng.lognormal(0.0, 0.3, 5)]  # 5 < sample_size 10
+    r = evaluate_criterion(_thr(stop_on_failure=True), _sample_obs(cand))
+    assert r.verdict.tolist() == [Verdict.FAIL, Verdict.PASS, Verdict.INCONCLUSIVE,
+                                  Verdict.INCONCLUSIVE]
+    assert r.reason.tolist() == [Reason.OK, Reason.OK, Reason.NOT_YET_DECIDED,
+                                 Reason.INSUFFICIENT_SAMPLE]
+    assert r.abort.tolist() == [True, False, False, False]
+    assert r.state.classification.tolist()[:3] == [MetricClass.HIGH, MetricClass.LOW,
+                                                   MetricClass.PASS]
+    for i, c in enumerate(cand):
+        # scipy's exact binomial test of "P(X <= t) < 1/2" (the median above t)
+        ref = stats.binomtest(int((c <= 1.2).sum()), c.size, 0.5, alternative="less").pvalue
+        np.testing.assert_allclose(r.state.pvalue[i], ref, rtol=1e-10)
+        assert r.state.estimate[i] == np.median(c)
+    # the verdicts are the one-sided 95 % order-statistic bounds of the median
+    assert r.state.ci_low[0] > 1.2
+    assert r.state.ci_high[1] < 1.2
+    assert r.state.ci_low[2] <= 1.2 <= r.state.ci_high[2]
+
+
+def test_threshold_bounds_are_binomial_order_statistics():
+    """Lower bound x_(l) with P(Bin(n, 1/2) <= l - 1) <= alpha < P(... <= l)."""
+    c = np.arange(1.0, 31.0)  # n = 30
+    r = evaluate_criterion(_thr(), _sample_obs([c]))
+    l_rank = int(stats.binom.ppf(0.05, 30, 0.5))  # smallest j with cdf(j) >= 0.05
+    if stats.binom.cdf(l_rank, 30, 0.5) > 0.05:
+        l_rank -= 1
+    assert r.state.ci_low[0] == c[l_rank]  # x_(l), l = l_rank + 1
+    assert r.state.ci_high[0] == c[30 - l_rank - 1]
+
+
+def test_threshold_higher_is_better_mirrors():
+    rng = np.random.default_rng(2)
+    cand = [rng.lognormal(np.log(1.5), 0.3, 50), rng.lognormal(np.log(0.8), 0.3, 50)]
+    r = evaluate_criterion(_thr(direction="higher"), _sample_obs(cand))
+    assert r.verdict.tolist() == [Verdict.PASS, Verdict.FAIL]
+
+
+def test_threshold_on_buckets():
+    """At a bucket bound the count is exact (binned == raw on bucketed data); between bounds
+    each test uses its conservative end."""
+    rng = np.random.default_rng(4)
+    bounds = np.array([0.5, 1.0, 1.2, 1.5, 2.0, np.inf])
+    raw = [rng.choice(bounds[:-1], 60, p=p) for p in
+           ([0.05, 0.1, 0.1, 0.35, 0.4], [0.3, 0.4, 0.2, 0.05, 0.05], [0.1, 0.2, 0.2, 0.3, 0.2])]
+    obs = _sample_obs(raw)
+    # Prometheus buckets: x goes to the first bound with x <= le
+    counts = np.stack([[np.bincount(np.searchsorted(bounds, s[~np.isnan(s)]), minlength=6)
+                        for s in pair] for pair in obs.samples]).astype(float)
+    bobs = Observations(count=obs.count, value=obs.value, buckets=counts, bucket_bounds=bounds)
+    for t in (1.2, 1.5):  # thresholds at bounds: identical verdicts and p-values
+        rs, rb = evaluate_criterion(_thr(tolerance=t), obs), evaluate_criterion(
+            _thr(tolerance=t), bobs)
+        assert rs.verdict.tolist() == rb.verdict.tolist()
+        np.testing.assert_allclose(rs.state.pvalue, rb.state.pvalue, rtol=1e-12)
+    # t = 1.3 lies inside (1.2, 1.5]: S is only known to lie in [#(x <= 1.2), #(x <= 1.5)]
+    rs = evaluate_criterion(_thr(tolerance=1.3), obs)
+    rb = evaluate_criterion(_thr(tolerance=1.3), bobs)
+    for vs, vb in zip(rs.verdict.tolist(), rb.verdict.tolist(), strict=True):
+        assert vb == vs or vb == Verdict.INCONCLUSIVE  # never a verdict the raw data refute
+
+
+# --------------------------------------------------------------------------- replay
+
+
+@pytest.mark.parametrize(
+    ("criterion", "expected"),
+    [
+        # Kayenta-style delta: rolled-back candidate (mean 0.35 s vs 0.1 s) FAILs,
+        # the promoted one (0.12 s vs 0.1 s, inside the 25 % margin) PASSes
+        (Criterion(metric="iter8_latency", tolerance_type="delta", tolerance=0.25,
+                   sample_size=6, method="ranks"),
+         {"promoted": ("promote", "PASS"), "rolled_back": ("rollback", "FAIL")}),
+        # median against 0.25 s, a bucket bound: exact sign test on the buckets
+        (Criterion(metric="iter8_latency", tolerance_type="threshold", tolerance=0.25,
+                   sample_size=6, method="ranks"),
+         {"promoted": ("promote", "PASS"), "rolled_back": ("rollback", "FAIL")}),
+        # 0.2 s lies inside the (0.1, 0.25] bucket: only #(x <= 0.1) is known to be below,
+        # so the promoted candidate (median about 0.107 s) is never shown below 0.2 s
+        (Criterion(metric="iter8_latency", tolerance_type="threshold", tolerance=0.2,
+                   sample_size=6, method="ranks"),
+         {"promoted": ("rollback", "INCONCLUSIVE"), "rolled_back": ("rollback", "FAIL")}),
+    ],
+    ids=["delta", "threshold-at-bound", "threshold-between-bounds"],
+)
+def test_replay_bundled_rollouts_with_ranks(criterion, expected):
+    """The bundled rollouts carry Istio's histogram buckets; the ranks method judges them."""
+    spec = attrs.evolve(tutorial_spec(), criteria=(criterion,))
+    for name, (outcome, last) in expected.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            result = replay(spec, data.load_rollout(name))
+        verdicts = result.timeline["verdict"].tolist()
+        assert result.outcome == outcome
+        assert verdicts[0] == "INCONCLUSIVE"  # the first window has too few requests
+        assert set(verdicts[1:]) == {last}
