@@ -1533,6 +1533,7 @@ def score_groups(
     *,
     weights: Mapping[str, float] | None = None,
     critical: ArrayLike | None = None,
+    muted: ArrayLike | None = None,
     pass_threshold: float = 95.0,
     marginal_threshold: float = 75.0,
 ) -> ScoreResult:
@@ -1548,6 +1549,10 @@ def score_groups(
         Group weights in percent; groups without one share ``100 - sum``.
     critical : array_like of bool, shape (*batch, n_metrics), optional
         Critical failures (:attr:`MetricClassification.critical`).
+    muted : array_like of bool, broadcastable to (*batch, n_metrics), optional
+        Muted metrics: classified and reported, but left out of the group
+        scores, of the critical-failure rule and of the no-data rule (as a
+        muted metric in Kayenta is shown without counting).
     pass_threshold, marginal_threshold : float, default 95 and 75
         Summary thresholds (``marginal <= pass``).
 
@@ -1582,9 +1587,16 @@ def score_groups(
     left = 100.0 - sum(given.values())
     w = np.array([given.get(g, left / len(rest) if rest else 0.0) for g in names])
     member = np.array([[g == name for g in groups] for name in names], dtype=np.float64)
-    passed = (cls == MetricClass.PASS).astype(np.float64)
-    counted = np.isin(cls, [MetricClass.PASS, MetricClass.HIGH, MetricClass.LOW,
-                            MetricClass.NODATA_FAIL]).astype(np.float64)
+    live = (
+        np.ones(cls.shape, dtype=bool)
+        if muted is None
+        else ~np.broadcast_to(np.asarray(muted, dtype=bool), cls.shape)
+    )
+    passed = ((cls == MetricClass.PASS) & live).astype(np.float64)
+    counted = (
+        np.isin(cls, [MetricClass.PASS, MetricClass.HIGH, MetricClass.LOW, MetricClass.NODATA_FAIL])
+        & live
+    ).astype(np.float64)
     n_pass = passed @ member.T
     n_count = counted @ member.T
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -1594,9 +1606,12 @@ def score_groups(
     crit = (
         np.zeros(cls.shape[:-1], dtype=bool)
         if critical is None
-        else np.asarray(critical, dtype=bool).any(axis=-1)
+        else (np.broadcast_to(np.asarray(critical, dtype=bool), cls.shape) & live).any(axis=-1)
     )
-    nodata = (cls == MetricClass.NODATA).mean(axis=-1) * 100 >= NODATA_FAIL_PERCENT
+    n_live = live.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        nodata_share = ((cls == MetricClass.NODATA) & live).sum(axis=-1) / n_live * 100
+    nodata = np.where(n_live > 0, nodata_share >= NODATA_FAIL_PERCENT, False)
     summary = np.where(crit | nodata, 0.0, summary)
     verdict = np.where(
         summary >= pass_threshold,

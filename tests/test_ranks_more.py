@@ -237,3 +237,27 @@ def test_replay_bundled_rollouts_with_ranks(criterion, expected):
         assert result.outcome == outcome
         assert verdicts[0] == "INCONCLUSIVE"  # the first window has too few requests
         assert set(verdicts[1:]) == {last}
+
+
+def test_muted_metrics_are_reported_but_do_not_count() -> None:
+    from canarystats.ranks import MetricClass, ScoreClass, score_groups
+
+    # two latency metrics and one error metric; the second latency metric is High (a failure)
+    classes = [[MetricClass.PASS, MetricClass.HIGH, MetricClass.PASS]]
+    groups = ["latency", "latency", "errors"]
+    loud = score_groups(classes, groups, weights={"latency": 50, "errors": 50})
+    # latency group: 1 of 2 passing = 50; errors 100; summary 0.5 * 50 + 0.5 * 100 = 75
+    assert loud.group_scores.tolist() == [[50.0, 100.0]]
+    assert loud.summary.tolist() == [75.0]
+    quiet = score_groups(classes, groups, weights={"latency": 50, "errors": 50}, muted=[False, True, False])
+    assert quiet.group_scores.tolist() == [[100.0, 100.0]]
+    assert quiet.summary.tolist() == [100.0]
+    assert quiet.verdict.tolist() == [ScoreClass.PASS]
+    # a muted critical failure does not zero the score; an unmuted one does
+    crit = [[False, True, False]]
+    assert score_groups(classes, groups, critical=crit).summary.tolist() == [0.0]
+    assert score_groups(classes, groups, critical=crit, muted=[False, True, False]).summary.tolist() == [100.0]
+    # muted NoData metrics do not count towards the no-data rule
+    nodata = [[MetricClass.NODATA, MetricClass.NODATA, MetricClass.PASS]]
+    assert score_groups(nodata, groups).too_many_nodata.tolist() == [True]
+    assert score_groups(nodata, groups, muted=[True, True, False]).too_many_nodata.tolist() == [False]
