@@ -42,6 +42,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
+from canarystats._arrays import array_field
 from canarystats.errors import SpecError
 from canarystats.observations import Observations, Reason, Verdict
 from canarystats.spec import Criterion
@@ -875,16 +876,6 @@ def _check_criterion(name: str, criterion: Criterion) -> None:
         )
 
 
-def _ro(x: Any) -> Any:
-    arr = np.array(x)
-    arr.flags.writeable = False
-    return arr
-
-
-def _arr_field() -> Any:
-    return attrs.field(
-        converter=_ro, eq=attrs.cmp_using(eq=lambda a, b: np.array_equal(a, b, equal_nan=True))
-    )
 
 
 @attrs.frozen(kw_only=True)
@@ -899,8 +890,8 @@ class FixedState:
         means PASS); NaN before the first update and where undecidable.
     """
 
-    statistic: _F = _arr_field()
-    pvalue: _F = _arr_field()
+    statistic: _F = array_field()
+    pvalue: _F = array_field()
 
 
 class FixedMethod:

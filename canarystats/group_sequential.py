@@ -44,6 +44,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special
 
+from canarystats._arrays import array_field
 from canarystats.errors import CanaryStatsWarning, SpecError
 from canarystats.fixed import _check_criterion, criterion_statistic
 from canarystats.observations import Observations, Reason, Verdict
@@ -698,16 +699,6 @@ def gs_design(
 # --------------------------------------------------------------------------- the method
 
 
-def _ro(x: Any) -> Any:
-    arr = np.array(x)
-    arr.flags.writeable = False
-    return arr
-
-
-def _arr_field() -> Any:
-    return attrs.field(
-        converter=_ro, eq=attrs.cmp_using(eq=lambda a, b: np.array_equal(a, b, equal_nan=True))
-    )
 
 
 @attrs.frozen(kw_only=True)
@@ -730,12 +721,12 @@ class GroupSequentialState:
         look.
     """
 
-    look: NDArray[np.int64] = _arr_field()
-    verdict: NDArray[np.int8] = _arr_field()
-    information: _F = _arr_field()
-    unit: _F = _arr_field()
-    statistic: _F = _arr_field()
-    bound: _F = _arr_field()
+    look: NDArray[np.int64] = array_field()
+    verdict: NDArray[np.int8] = array_field()
+    information: _F = array_field()
+    unit: _F = array_field()
+    statistic: _F = array_field()
+    bound: _F = array_field()
 
 
 def _effective_n(criterion: Criterion, count: _F) -> _F:

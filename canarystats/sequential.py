@@ -61,6 +61,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from canarystats._arrays import array_field
 from canarystats.errors import SpecError
 from canarystats.observations import Observations, Reason, Verdict
 from canarystats.spec import Criterion
@@ -103,16 +104,6 @@ def _scalar_or_array(x: _F) -> Any:
     return x[()] if x.ndim == 0 else x
 
 
-def _ro(x: Any) -> Any:
-    arr = np.array(x, dtype=np.asarray(x).dtype)
-    arr.flags.writeable = False
-    return arr
-
-
-def _arr_field() -> Any:
-    return attrs.field(
-        converter=_ro, eq=attrs.cmp_using(eq=lambda a, b: np.array_equal(a, b, equal_nan=True))
-    )
 
 
 # --------------------------------------------------------------------------- normal mixture
@@ -853,10 +844,10 @@ class SampleRatioState:
         The running anytime-valid p-value (non-increasing).
     """
 
-    count: _F = _arr_field()
-    beta: _F = _arr_field()
-    log_e: _F = _arr_field()
-    pvalue: _F = _arr_field()
+    count: _F = array_field()
+    beta: _F = array_field()
+    log_e: _F = array_field()
+    pvalue: _F = array_field()
 
 
 class SampleRatioGuard:
@@ -1342,20 +1333,12 @@ class SequentialState:
         NaN until set.
     """
 
-    lower: _F = _arr_field()
-    upper: _F = _arr_field()
-    count: _F = _arr_field()
-    total: _F = _arr_field()
-    evidence: _F = attrs.field(
-        factory=lambda: np.full(4, np.nan),
-        converter=_ro,
-        eq=attrs.cmp_using(eq=lambda a, b: np.array_equal(a, b, equal_nan=True)),
-    )
-    mixing: _F = attrs.field(
-        factory=lambda: np.full(3, np.nan),
-        converter=_ro,
-        eq=attrs.cmp_using(eq=lambda a, b: np.array_equal(a, b, equal_nan=True)),
-    )
+    lower: _F = array_field()
+    upper: _F = array_field()
+    count: _F = array_field()
+    total: _F = array_field()
+    evidence: _F = array_field(factory=lambda: np.full(4, np.nan))
+    mixing: _F = array_field(factory=lambda: np.full(3, np.nan))
 
 
 class SequentialMethod:
