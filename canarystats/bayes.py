@@ -37,7 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from canarystats.errors import InsufficientDataWarning, SpecError
 from canarystats.observations import Observations, Reason, Verdict
-from canarystats.spec import Criterion, param_shape
+from canarystats.spec import Criterion, batch_param
 from canarystats.tolerances import BAD_DATA_MESSAGE, register_method, round3
 
 __all__ = [
@@ -903,19 +903,6 @@ def _ro(x: _F) -> _F:
     return x
 
 
-def _param(name: str, value: Any, batch: tuple[int, ...]) -> _F:
-    shape = param_shape(value)
-    try:
-        ok = np.broadcast_shapes(shape, batch) == batch
-    except ValueError:
-        ok = False
-    if not ok:
-        raise SpecError(
-            f"`{name}` of shape {shape} does not broadcast against the batch shape {batch}"
-        )
-    return np.broadcast_to(np.asarray(value, dtype=np.float64), batch)
-
-
 def _histogram_variance(buckets: _F, bounds: _F) -> tuple[_F, _F]:
     """Total count and sample variance from bucket counts (midpoints; see docs/bayes.md)."""
     lower = np.concatenate([[0.0], bounds[:-1]])
@@ -956,7 +943,7 @@ def _mean_posterior(
                 np.isinf(obs.buckets).any(axis=-1) | (obs.buckets < 0).any(axis=-1)
             )
         elif criterion.scale is not None:
-            sigma = _param("scale", criterion.scale, obs.batch_shape)[..., None]
+            sigma = batch_param("scale", criterion.scale, obs.batch_shape)[..., None]
             loc, scale = obs.value, sigma / np.sqrt(n)
             df = np.full(n.shape, np.inf)
             bad = np.zeros(n.shape, dtype=bool)
@@ -1012,7 +999,7 @@ def _posterior(
     criterion: Criterion, obs: Observations
 ) -> tuple[Any, dict[str, _F], NDArray[np.bool_]]:
     batch = obs.batch_shape
-    tol = _param("tolerance", criterion.tolerance, batch)
+    tol = batch_param("tolerance", criterion.tolerance, batch)
     lower = criterion.direction == "lower"
     delta = criterion.tolerance_type == "delta"
     nan2 = np.full((*batch, 2), np.nan)
@@ -1142,8 +1129,8 @@ class BayesMethod:
                 f"of {criterion.metric!r} must have 2 versions, got {obs.n_versions}"
             )
         batch = obs.batch_shape
-        need = _param("sample_size", criterion.sample_size, batch)
-        conf = _param("confidence", criterion.confidence, batch)
+        need = batch_param("sample_size", criterion.sample_size, batch)
+        conf = batch_param("confidence", criterion.confidence, batch)
         delta = criterion.tolerance_type == "delta"
 
         def relevant(flags: NDArray[np.bool_]) -> NDArray[np.bool_]:

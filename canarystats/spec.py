@@ -50,6 +50,8 @@ __all__ = [
     "ExperimentSpec",
     "TrafficControl",
     "available_methods",
+    "batch_param",
+    "check_param_shape",
     "format_duration",
     "parse_duration",
 ]
@@ -326,6 +328,40 @@ def _is_mapping(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> N
 def param_shape(value: Param | None) -> tuple[int, ...]:
     """The shape of a tunable parameter (``()`` for a scalar or None)."""
     return np.shape(value) if isinstance(value, np.ndarray) else ()
+
+
+def check_param_shape(name: str, value: Any, batch_shape: tuple[int, ...]) -> Any:
+    """Check that a tunable parameter broadcasts against a batch; return it unchanged.
+
+    Raises
+    ------
+    SpecError
+        Naming the parameter, its shape and the batch shape.
+    """
+    shape = param_shape(value)
+    if shape:
+        try:
+            ok = np.broadcast_shapes(shape, batch_shape) == batch_shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise SpecError(
+                f"`{name}` of shape {shape} does not broadcast against the batch shape "
+                f"{batch_shape}"
+            )
+    return value
+
+
+def batch_param(name: str, value: Any, batch_shape: tuple[int, ...]) -> NDArray[np.float64]:
+    """A tunable parameter as a float64 array of the batch shape (a broadcast view).
+
+    Raises
+    ------
+    SpecError
+        When it does not broadcast against the batch shape.
+    """
+    check_param_shape(name, value, batch_shape)
+    return np.broadcast_to(np.asarray(value, dtype=np.float64), batch_shape)
 
 
 # --------------------------------------------------------------------------- Criterion

@@ -49,7 +49,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from canarystats.errors import InsufficientDataWarning, SpecError
 from canarystats.observations import Observations, Reason, Verdict
-from canarystats.spec import Criterion, _add_method_name, param_shape
+from canarystats.spec import Criterion, _add_method_name, check_param_shape
 
 __all__ = [
     "METHOD_REGISTRY",
@@ -236,20 +236,8 @@ class PointState:
     value: NDArray[np.float64] = attrs.field(eq=attrs.cmp_using(eq=np.array_equal))
 
 
-def _broadcast_param(name: str, value: Any, batch_shape: tuple[int, ...]) -> Any:
-    shape = param_shape(value)
-    if not shape:
-        return value
-    try:
-        out_shape = np.broadcast_shapes(shape, batch_shape)
-    except ValueError:
-        out_shape = None
-    if out_shape != batch_shape:
-        raise SpecError(
-            f"`{name}` of shape {shape} does not broadcast against the batch shape "
-            f"{batch_shape}"
-        )
-    return value
+#: Check that a tunable parameter broadcasts against the batch; return it unchanged.
+_broadcast_param = check_param_shape
 
 
 def _warn_bad(mask: NDArray[np.bool_], criterion: Criterion, kind: str, what: str) -> None:

@@ -72,7 +72,7 @@ from numpy.typing import NDArray
 from canarystats.errors import SpecError
 from canarystats.observations import Observations, Reason, Verdict
 from canarystats.sequential import SampleRatioGuard
-from canarystats.spec import ExperimentSpec, param_shape
+from canarystats.spec import ExperimentSpec, batch_param
 from canarystats.strategies.base import STRATEGY_REGISTRY, State, StepResult, where_batch
 from canarystats.tolerances import fetch_iter8, get_method
 
@@ -86,17 +86,8 @@ SRM_CONFIDENCE = 0.999
 _SRM_GUARD = SampleRatioGuard(confidence=SRM_CONFIDENCE)
 
 
-def _batch_param(name: str, value: object, batch_shape: tuple[int, ...]) -> NDArray[np.float64]:
-    shape = param_shape(value)  # type: ignore[arg-type]
-    try:
-        ok = np.broadcast_shapes(shape, batch_shape) == batch_shape
-    except ValueError:
-        ok = False
-    if not ok:
-        raise SpecError(
-            f"`{name}` of shape {shape} does not broadcast against the batch shape {batch_shape}"
-        )
-    return np.broadcast_to(np.asarray(value, dtype=np.float64), batch_shape)
+#: A tunable parameter as an array of the batch shape (see ``spec.batch_param``).
+_batch_param = batch_param
 
 
 def _frozen(value: Any) -> Any:
