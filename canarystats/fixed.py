@@ -45,8 +45,8 @@ from scipy import special, stats
 from canarystats._arrays import array_field
 from canarystats.errors import SpecError
 from canarystats.observations import Observations, Reason, Verdict
-from canarystats.spec import Criterion
-from canarystats.tolerances import _broadcast_param, _warn_bad, register_method
+from canarystats.spec import Criterion, check_param_shape
+from canarystats.tolerances import _warn_bad, register_method
 
 __all__ = [
     "ALTERNATIVES",
@@ -804,8 +804,8 @@ def criterion_statistic(
     rates), means Welch's t (``df`` finite) unless ``method="z"``.
     """
     batch = observations.batch_shape
-    tol = np.asarray(_broadcast_param("tolerance", criterion.tolerance, batch), dtype=np.float64)
-    need = np.asarray(_broadcast_param("sample_size", criterion.sample_size, batch))
+    tol = np.asarray(check_param_shape("tolerance", criterion.tolerance, batch), dtype=np.float64)
+    need = np.asarray(check_param_shape("sample_size", criterion.sample_size, batch))
     delta = criterion.tolerance_type == "delta"
     sign = 1.0 if criterion.direction == "lower" else -1.0
     n = observations.count
@@ -935,7 +935,7 @@ class FixedMethod:
             )
         _check_criterion(self.name, criterion)
         batch = observations.batch_shape
-        conf = np.asarray(_broadcast_param("confidence", criterion.confidence, batch))
+        conf = np.asarray(check_param_shape("confidence", criterion.confidence, batch))
         alpha = np.broadcast_to(1.0 - conf, batch)
         stat, df, bad, missing, sufficient = criterion_statistic(criterion, observations)
         valid = ~bad & ~missing & sufficient

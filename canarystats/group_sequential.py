@@ -48,8 +48,8 @@ from canarystats._arrays import array_field
 from canarystats.errors import CanaryStatsWarning, SpecError
 from canarystats.fixed import _check_criterion, criterion_statistic
 from canarystats.observations import Observations, Reason, Verdict
-from canarystats.spec import Criterion
-from canarystats.tolerances import _broadcast_param, _warn_bad, register_method
+from canarystats.spec import Criterion, check_param_shape
+from canarystats.tolerances import _warn_bad, register_method
 
 __all__ = [
     "PLANNED_LOOKS_MESSAGE",
@@ -802,7 +802,7 @@ class GroupSequentialMethod:
         _check_criterion(self.name, criterion)
         k_plan = int(state.information.shape[-1])
         batch = observations.batch_shape
-        conf = np.asarray(_broadcast_param("confidence", criterion.confidence, batch))
+        conf = np.asarray(check_param_shape("confidence", criterion.confidence, batch))
         alpha = np.broadcast_to(1.0 - conf, batch)
         z_neg, _, bad, missing, sufficient = criterion_statistic(
             criterion, observations, method="z"

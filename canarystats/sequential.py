@@ -64,8 +64,8 @@ from scipy import special
 from canarystats._arrays import array_field
 from canarystats.errors import SpecError
 from canarystats.observations import Observations, Reason, Verdict
-from canarystats.spec import Criterion
-from canarystats.tolerances import _broadcast_param, _warn_bad, register_method
+from canarystats.spec import Criterion, check_param_shape
+from canarystats.tolerances import _warn_bad, register_method
 
 __all__ = [
     "QUANTILE_BOUNDS",
@@ -1465,10 +1465,10 @@ class SequentialMethod:
             )
         batch = observations.batch_shape
         tol = np.broadcast_to(
-            np.asarray(_broadcast_param("tolerance", criterion.tolerance, batch)), batch
+            np.asarray(check_param_shape("tolerance", criterion.tolerance, batch)), batch
         )
-        need = np.asarray(_broadcast_param("sample_size", criterion.sample_size, batch))
-        conf = np.asarray(_broadcast_param("confidence", criterion.confidence, batch))
+        need = np.asarray(check_param_shape("sample_size", criterion.sample_size, batch))
+        conf = np.asarray(check_param_shape("confidence", criterion.confidence, batch))
         delta = criterion.tolerance_type == "delta"
         lower_better = criterion.direction == "lower"
         alpha = np.broadcast_to((1.0 - conf) / (2.0 if delta else 1.0), batch)[..., None]

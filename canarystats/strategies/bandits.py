@@ -64,7 +64,7 @@ from numpy.typing import NDArray
 from canarystats.bayes import DEFAULT_RATE_PRIOR, _mean_posterior, beta_posterior
 from canarystats.errors import SpecError
 from canarystats.observations import Observations, Verdict
-from canarystats.spec import Criterion, ExperimentSpec
+from canarystats.spec import Criterion, ExperimentSpec, batch_param
 from canarystats.strategies.base import (
     State,
     StepResult,
@@ -75,7 +75,6 @@ from canarystats.strategies.base import (
 )
 from canarystats.strategies.check_and_increment import (
     _batch_last_record,
-    _batch_param,
     _detect_change,
     _frozen,
     _observations_for,
@@ -141,7 +140,7 @@ def epsilon_t_greedy_step(
         )
     batch = state.batch_shape
     tc = spec.traffic_control
-    max_pct = _batch_param("max_traffic_percent", tc.max_traffic_percent, batch)
+    max_pct = batch_param("max_traffic_percent", tc.max_traffic_percent, batch)
     criteria = spec.resolved_criteria()
     if len(criteria) != len(state.method_states):
         raise SpecError(
@@ -382,7 +381,7 @@ def _feasible(
     if optimistic:  # Iter8's OBR: a draw no worse than the posterior mean
         own = np.minimum(draws, center[..., None]) if lower else np.maximum(
             draws, center[..., None])
-    tol = _batch_param("tolerance", criterion.tolerance, batch)[..., None]
+    tol = batch_param("tolerance", criterion.tolerance, batch)[..., None]
     ok = np.ones(u.shape, dtype=bool)
     with np.errstate(invalid="ignore"):
         if criterion.tolerance_type == "threshold":
@@ -464,7 +463,7 @@ def routing_step(
         )
     batch = state.batch_shape
     tc = spec.traffic_control
-    max_pct = _batch_param("max_traffic_percent", tc.max_traffic_percent, batch)
+    max_pct = batch_param("max_traffic_percent", tc.max_traffic_percent, batch)
     criteria = spec.resolved_criteria()
     if len(criteria) != len(state.method_states):
         raise SpecError(
@@ -512,7 +511,7 @@ def routing_step(
             share = credit_c / (credit_c + credit_b)
         explore = float(exploration_percent) / 100.0
         target = np.round((explore * 0.5 + (1.0 - explore) * share) * 100.0)
-        step_size = _batch_param("step_size", tc.step_size, batch)
+        step_size = batch_param("step_size", tc.step_size, batch)
         candidate = np.minimum(np.minimum(target, last + step_size), max_pct)
     else:
         n = (first_count + 2.0) / 3.0

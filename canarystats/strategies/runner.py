@@ -26,9 +26,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from canarystats.observations import Observations
-from canarystats.spec import ExperimentSpec
+from canarystats.spec import ExperimentSpec, batch_param
 from canarystats.strategies.base import Outcome, State, StepResult
-from canarystats.strategies.check_and_increment import _batch_param, initial_state, step
+from canarystats.strategies.check_and_increment import initial_state, step
 
 __all__ = ["Observe", "RunResult", "final_split", "route", "run_experiment", "window_seconds"]
 
@@ -164,7 +164,7 @@ def run_experiment(
     RunResult
     """
     tc = spec.traffic_control
-    max_pct = _batch_param("max_traffic_percent", tc.max_traffic_percent, batch_shape)
+    max_pct = batch_param("max_traffic_percent", tc.max_traffic_percent, batch_shape)
     state = initial_state(spec, batch_shape)
     routed = np.zeros(batch_shape)
     routed_hist = [routed]
