@@ -85,6 +85,7 @@ from canarystats.multiplicity import (
     intersection_union_pvalue,
 )
 from canarystats.observations import Observations, Reason, Verdict
+from canarystats.planner import PlanResult, PlanWarning, Regression, plan_steps
 from canarystats.ranks import (
     MannWhitneyResult,
     MetricClass,
@@ -125,7 +126,12 @@ from canarystats.sequential import (
     rate_ratio_test,
     srm_test,
 )
-from canarystats.simulate import Scenario, simulate_rollouts
+from canarystats.simulate import (
+    OperatingCharacteristicsResult,
+    Scenario,
+    operating_characteristics,
+    simulate_rollouts,
+)
 from canarystats.spec import (
     METHODS,
     Criterion,
@@ -184,7 +190,10 @@ __all__ = [
     "MetricClassification",
     "MetricDefinition",
     "Observations",
+    "OperatingCharacteristicsResult",
     "Outcome",
+    "PlanResult",
+    "PlanWarning",
     "PlannedLooksWarning",
     "PrometheusClient",
     "PrometheusError",
@@ -195,6 +204,7 @@ __all__ = [
     "RanksState",
     "RateRatioResult",
     "Reason",
+    "Regression",
     "ReplayResult",
     "RoutingState",
     "RunResult",
@@ -250,9 +260,11 @@ __all__ = [
     "normal_mixture_log_e",
     "normal_mixture_rho",
     "observe",
+    "operating_characteristics",
     "parse_duration",
     "parse_response",
     "parse_spending",
+    "plan_steps",
     "posterior_prob",
     "power_means",
     "power_rates",

@@ -8,12 +8,19 @@ experiment.
 ``canarystats replay --prometheus URL --experiment FILE --start T0 [--end T1]``
 replays a past rollout read from Prometheus (see ``docs/prometheus.md``).
 
+``canarystats replay --plot FILE.png`` also draws each rollout's timeline
+(traffic, criteria, verdicts, decision) into an image (the ``plot`` extra).
+
 ``canarystats assess --request FILE [--observations FILE]`` answers one Iter8
 ``check_and_increment`` request (the JSON body Iter8's controller POSTed) given
 the observed metric values, and prints Iter8's response as JSON; the
 observations may instead sit in the request under ``observations``. With
 ``--exit-code`` it exits 0 when all criteria are met, 3 when not, 4 when the
 experiment must abort.
+
+``canarystats plan [--experiment FILE] [--rate RPS]`` prints an experiment's
+best-case traffic schedule, its data budget and warnings for plans that
+cannot work (the bundled tutorial experiment by default).
 
 ``canarystats serve [--prometheus URL]`` serves Iter8's analytics REST API
 (the ``service`` extra; see ``docs/service.md``); with ``--prometheus`` it
@@ -101,6 +108,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 3 when any rollout is rolled back (0 when all succeed)",
     )
+    rp.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="also draw each rollout's timeline (one column per rollout) into FILE, e.g. "
+        "timeline.png (the `plot` extra: matplotlib)",
+    )
     prom = rp.add_argument_group(
         "from Prometheus",
         "Replay a past rollout read from Prometheus instead of a table: at each assessment "
@@ -126,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     prom.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     _add_serve_parser(sub)
     _add_assess_parser(sub)
+    _add_plan_parser(sub)
     return parser
 
 
@@ -400,6 +414,96 @@ def _assess(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _plot(args: argparse.Namespace, results: list[tuple[str, Any]]) -> int:
+    """Draw every replayed rollout's timeline, side by side, into ``args.plot``."""
+    try:
+        from matplotlib.figure import Figure
+    except ModuleNotFoundError:
+        print(
+            "canarystats: error: `--plot` needs the plot extra: pip install 'canarystats[plot]'",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    from canarystats import data as bundled
+    from canarystats.adapters.iter8 import load_experiment
+    from canarystats.plot import plot_timeline
+
+    spec = load_experiment(Path(args.experiment or bundled.tutorial_experiment_path()))
+    rows = 1 + len(spec.criteria)
+    fig = Figure(figsize=(7.0 * len(results), 2.2 + 2.4 * rows), layout="constrained")
+    grid = fig.subplots(rows, len(results), sharex="col", squeeze=False)
+    for j, (label, res) in enumerate(results):
+        plot_timeline(res, experiment=spec, ax=list(grid[:, j]))
+        title = grid[0, j].get_title().replace(f"rollout {res.rollout}", f"rollout {label}", 1)
+        grid[0, j].set_title(title, fontsize="medium")
+    try:
+        fig.savefig(args.plot)
+    except (OSError, ValueError) as exc:  # unwritable path, unknown format
+        print(f"canarystats: error: `--plot` {args.plot!r}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def _add_plan_parser(sub: Any) -> None:
+    pp = sub.add_parser(
+        "plan",
+        help="print an experiment's best-case traffic schedule and its warnings",
+        description=(
+            "Print the best-case schedule of an Iter8 experiment (every assessment passes): "
+            "time and traffic per assessment and, with --rate, the requests each version "
+            "accumulates, when each criterion's sample size is reached and the candidate's "
+            "exposure. Without --experiment, the bundled tutorial experiment."
+        ),
+    )
+    pp.add_argument("--experiment", metavar="PATH", help="Iter8 v0.1 Experiment YAML file")
+    pp.add_argument("--rate", type=float, help="requests per second to the service")
+    pp.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from canarystats import data as bundled
+    from canarystats.adapters.iter8 import load_experiment
+    from canarystats.planner import plan_steps
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            path = Path(args.experiment) if args.experiment else bundled.tutorial_experiment_path()
+            if not path.is_file():
+                raise SpecError(f"`--experiment` file not found: {str(path)!r}")
+            plan = plan_steps(load_experiment(path), request_rate=args.rate)
+        except (SpecError, DataError, OSError) as exc:
+            print(f"canarystats: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    for w in caught:
+        print(f"canarystats: warning: {w.message}", file=sys.stderr)
+    frame = plan.to_frame()
+    summary = {
+        "time_to_max_traffic": plan.time_to_max_traffic,
+        "time_to_finish": plan.time_to_finish,
+        "exposure": plan.exposure,
+        "sample_size_reached": list(plan.sample_size_reached),
+        "warnings": list(plan.warnings),
+    }
+    if args.format == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif args.format == "json":
+        payload = {"schedule": frame.to_dict(orient="records"), **summary}
+        json.dump(payload, sys.stdout, indent=2, default=_json_default)
+        print()
+    else:
+        print(frame.to_string(index=False, float_format=_fmt_num, na_rep="-"))
+        print(
+            f"max traffic after {_fmt_num(plan.time_to_max_traffic)} s; decision after "
+            f"{_fmt_num(plan.time_to_finish)} s; candidate exposure "
+            f"{_fmt_num(plan.exposure)} requests"
+        )
+        for crit, k in zip(plan.criteria, plan.sample_size_reached, strict=True):
+            where = "never" if k is None else f"at assessment {k}"
+            print(f"sample size {_fmt_num(float(crit.sample_size))} of {crit.metric}: {where}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
@@ -408,6 +512,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "assess":
         return _assess(args)
+    if args.command == "plan":
+        return _plan(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -417,6 +523,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
     for w in caught:
         print(f"canarystats: warning: {w.message}", file=sys.stderr)
+    if args.plot:
+        status = _plot(args, results)
+        if status != EXIT_OK:
+            return status
     printer = {"table": _print_table, "json": _print_json, "csv": _print_csv}[args.format]
     try:
         printer(results, sys.stdout)

@@ -49,11 +49,24 @@ from canarystats.adapters.frames import (
 )
 from canarystats.errors import SpecError
 from canarystats.observations import Observations
-from canarystats.spec import ExperimentSpec
-from canarystats.strategies import final_split, initial_state, route, step, window_seconds
-from canarystats.strategies.check_and_increment import _batch_param
+from canarystats.spec import ExperimentSpec, batch_param
+from canarystats.strategies import (
+    final_split,
+    initial_state,
+    route,
+    run_experiment,
+    step,
+    window_seconds,
+)
 
-__all__ = ["LATENCY_DISTRIBUTIONS", "Scenario", "simulate_rollouts"]
+__all__ = [
+    "CHUNK_SIZE",
+    "LATENCY_DISTRIBUTIONS",
+    "OperatingCharacteristicsResult",
+    "Scenario",
+    "operating_characteristics",
+    "simulate_rollouts",
+]
 
 #: Per-request latency distributions a :class:`Scenario` can use.
 LATENCY_DISTRIBUTIONS: tuple[str, ...] = ("gamma", "lognormal")
@@ -283,7 +296,7 @@ def simulate_rollouts(
     n = int(n_rollouts)
     batch = (n,)
     tc = spec.traffic_control
-    max_pct = _batch_param("max_traffic_percent", tc.max_traffic_percent, batch)
+    max_pct = batch_param("max_traffic_percent", tc.max_traffic_percent, batch)
 
     # The event grid: scrapes, assessments and window ends.
     end = tc.max_iterations * tc.interval
@@ -366,3 +379,217 @@ def _to_frame(
         for i, b in enumerate(bounds):
             columns[bucket_column(float(b))] = np.rint(flat[:, 4 + i]).astype(np.int64)
     return pd.DataFrame(columns)
+
+
+# ------------------------------------------------------------------ operating characteristics
+
+#: Rollouts per chunk of :func:`operating_characteristics`; each chunk draws from
+#: its own random stream (``SeedSequence(seed).spawn``), so results do not depend
+#: on how the work is split, only on the seed.
+CHUNK_SIZE = 65536
+
+
+def _wilson(successes: float, n: int, confidence_level: float) -> tuple[float, float]:
+    z = float(special.ndtri(0.5 + confidence_level / 2.0))
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(centre - half, 0.0), min(centre + half, 1.0)
+
+
+@attrs.frozen(kw_only=True)
+class OperatingCharacteristicsResult:
+    """How often an experiment decides what, how fast, and at what cost.
+
+    Attributes
+    ----------
+    n : int
+        Simulated rollouts.
+    p_promote, p_rollback, p_abort : float
+        Fractions of rollouts that succeeded (any ``on_success``), rolled
+        back after the last assessment, and aborted (also a rollback, at
+        once); they sum to 1.
+    time_to_decision : float
+        Mean seconds from the start to the deciding assessment.
+    exposure : float
+        Mean candidate requests served before the decision.
+    bad_requests : float
+        Mean candidate 5xx responses served before the decision.
+    outcome : ndarray of int8, shape (n,)
+        Per rollout: 1 promote, 0 rollback, -1 abort.
+    decision_time, exposures, bad : ndarray of float, shape (n,)
+        Per rollout, the quantities averaged above.
+    """
+
+    n: int
+    p_promote: float
+    p_rollback: float
+    p_abort: float
+    time_to_decision: float
+    exposure: float
+    bad_requests: float
+    outcome: NDArray[np.int8] = attrs.field(repr=False, eq=False)
+    decision_time: NDArray[np.float64] = attrs.field(repr=False, eq=False)
+    exposures: NDArray[np.float64] = attrs.field(repr=False, eq=False)
+    bad: NDArray[np.float64] = attrs.field(repr=False, eq=False)
+
+    def confidence_interval(
+        self, name: str, confidence_level: float = 0.95
+    ) -> tuple[float, float]:
+        """Monte Carlo interval of one figure: Wilson for a probability, normal for a mean.
+
+        Parameters
+        ----------
+        name : {"p_promote", "p_rollback", "p_abort", "time_to_decision", "exposure", \
+"bad_requests"}
+        confidence_level : float, default 0.95
+        """
+        if not 0.0 < confidence_level < 1.0:
+            raise SpecError(f"`confidence_level` must lie in (0, 1), got {confidence_level!r}")
+        probs = {"p_promote": 1, "p_rollback": 0, "p_abort": -1}
+        if name in probs:
+            return _wilson(float(np.sum(self.outcome == probs[name])), self.n, confidence_level)
+        samples = {
+            "time_to_decision": self.decision_time,
+            "exposure": self.exposures,
+            "bad_requests": self.bad,
+        }
+        if name not in samples:
+            raise SpecError(f"`name` must be one of {[*probs, *samples]}, got {name!r}")
+        x = samples[name]
+        z = float(special.ndtri(0.5 + confidence_level / 2.0))
+        half = z * float(np.std(x, ddof=1)) / math.sqrt(self.n) if self.n > 1 else math.inf
+        m = float(np.mean(x))
+        return m - half, m + half
+
+    def to_dict(self, confidence_level: float = 0.95) -> dict[str, Any]:
+        """The figures with their intervals (``<name>_low`` / ``<name>_high``)."""
+        out: dict[str, Any] = {"n": self.n}
+        for name in (
+            "p_promote", "p_rollback", "p_abort", "time_to_decision", "exposure", "bad_requests"
+        ):
+            low, high = self.confidence_interval(name, confidence_level)
+            out[name] = getattr(self, name)
+            out[f"{name}_low"], out[f"{name}_high"] = low, high
+        return out
+
+
+def _simulate_chunk(
+    spec: ExperimentSpec, scenario: Scenario, n: int, gen: np.random.Generator
+) -> tuple[NDArray[np.int8], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """One chunk of closed-loop rollouts on sufficient statistics per interval."""
+    tc = spec.traffic_control
+    rate = scenario.request_rate
+    mean = np.asarray(scenario.mean_latency)
+    p_err = np.asarray(scenario.error_probability)
+    cv2 = scenario.latency_cv**2
+    cum = np.zeros((n, 2, len(COUNTER_COLUMNS)))
+    history: list[NDArray[np.float64]] = []
+    last_end = [0.0]
+
+    def observe(k: int, window: float, routed: NDArray[np.float64]) -> dict[str, Observations]:
+        dt = window - last_end[0]
+        last_end[0] = window
+        share_cand = routed / 100.0
+        share = np.stack([1.0 - share_cand, share_cand], axis=-1)
+        requests = gen.poisson(rate * dt * share).astype(np.float64)
+        errors = gen.binomial(requests.astype(np.int64), p_err).astype(np.float64)
+        lat = np.where(
+            requests > 0, gen.gamma(np.maximum(requests / cv2, 1e-300), mean * cv2), 0.0
+        )
+        cum[...] += np.stack([requests, errors, lat, requests], axis=-1)
+        history.append(cum[:, 1, :2].copy())
+        return {c.metric: iter8_observations(c.metric, cum) for c in spec.criteria}
+
+    result = run_experiment(spec, observe, batch_shape=(n,))
+    state = result.final_state
+    outcome = np.where(
+        state.aborted, np.int8(-1), np.where(state.passed, np.int8(1), np.int8(0))
+    ).astype(np.int8)
+    end = result.end_iteration
+    cand = np.stack(history)[end, np.arange(n)]  # (n, 2): candidate requests, errors
+    decided: NDArray[np.float64] = np.asarray(end * tc.interval, dtype=np.float64)
+    return outcome, decided, cand[:, 0], cand[:, 1]
+
+
+def operating_characteristics(
+    spec: ExperimentSpec,
+    scenario: Scenario,
+    *,
+    n: int = 10000,
+    rng: Any = None,
+) -> OperatingCharacteristicsResult:
+    """P(promote), P(rollback), P(abort), time to decision and cost, by simulation.
+
+    Plays ``n`` closed-loop rollouts of ``spec`` (its strategy runs in the
+    loop through :func:`canarystats.run_experiment`, so traffic follows the
+    decisions) against ``scenario``, drawing sufficient statistics per
+    assessment interval and version -- never one draw per request -- as
+    :func:`simulate_rollouts` does: requests ~ Poisson(rate * dt * share),
+    5xx ~ Binomial(requests, p), latency sum ~ Gamma (exact for Gamma
+    latencies, moment-matched for log-normal).
+
+    Parameters
+    ----------
+    spec : ExperimentSpec
+        Scalar parameters; criteria on ``iter8_latency``, ``iter8_error_rate``,
+        ``iter8_error_count`` or ``iter8_sample_size``.
+    scenario : Scenario
+    n : int, default 10000
+    rng : numpy.random.Generator or int, optional
+        A seed gives reproducible results; rollouts are drawn in chunks of
+        :data:`CHUNK_SIZE`, each from its own stream spawned from the seed.
+
+    Returns
+    -------
+    OperatingCharacteristicsResult
+
+    Notes
+    -----
+    Windows follow :func:`canarystats.run_experiment`: assessment ``k`` sees
+    ``[0, window_seconds(k)]`` with the candidate share routed since the
+    previous assessment; assessment 0 sees 1 s of baseline-only traffic.
+    Exposure and bad requests count the candidate's requests and 5xx up to
+    the deciding assessment's window. With ``early_stop`` and a
+    sequential criterion the decision may come before ``max_iterations``.
+
+    Examples
+    --------
+    >>> from canarystats.data.make_rollouts import tutorial_spec
+    >>> oc = operating_characteristics(
+    ...     tutorial_spec(), Scenario(request_rate=5.0, mean_latency=(0.1, 0.3)), n=200, rng=1)
+    >>> oc.p_rollback
+    1.0
+    """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise SpecError(f"`n` must be an integer >= 1, got {n!r}")
+    if not isinstance(scenario, Scenario):
+        raise SpecError(f"`scenario` must be a Scenario, got {type(scenario).__name__}")
+    seed: int | None
+    if isinstance(rng, np.random.Generator):
+        seed = int(rng.integers(2**63))
+    elif rng is None or (isinstance(rng, int | np.integer) and not isinstance(rng, bool)):
+        seed = None if rng is None else int(rng)
+    else:
+        raise SpecError(f"`rng` must be a numpy Generator, an int seed or None, got {rng!r}")
+    n = int(n)
+    n_chunks = -(-n // CHUNK_SIZE)
+    streams = np.random.SeedSequence(seed).spawn(n_chunks)
+    parts = []
+    for i, stream in enumerate(streams):
+        size = min(CHUNK_SIZE, n - i * CHUNK_SIZE)
+        parts.append(_simulate_chunk(spec, scenario, size, np.random.default_rng(stream)))
+    outcome, decision_time, exposure, bad = (np.concatenate(x) for x in zip(*parts, strict=True))
+    return OperatingCharacteristicsResult(
+        n=n,
+        p_promote=float(np.mean(outcome == 1)),
+        p_rollback=float(np.mean(outcome == 0)),
+        p_abort=float(np.mean(outcome == -1)),
+        time_to_decision=float(np.mean(decision_time)),
+        exposure=float(np.mean(exposure)),
+        bad_requests=float(np.mean(bad)),
+        outcome=outcome,
+        decision_time=decision_time,
+        exposures=exposure,
+        bad=bad,
+    )

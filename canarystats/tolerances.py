@@ -236,10 +236,6 @@ class PointState:
     value: NDArray[np.float64] = attrs.field(eq=attrs.cmp_using(eq=np.array_equal))
 
 
-#: Check that a tunable parameter broadcasts against the batch; return it unchanged.
-_broadcast_param = check_param_shape
-
-
 def _warn_bad(mask: NDArray[np.bool_], criterion: Criterion, kind: str, what: str) -> None:
     n = int(np.count_nonzero(mask))
     if n:
@@ -291,8 +287,8 @@ class PointMethod:
                 f"of {criterion.metric!r} must have 2 versions, got {observations.n_versions}"
             )
         batch = observations.batch_shape
-        tol = _broadcast_param("tolerance", criterion.tolerance, batch)
-        need = _broadcast_param("sample_size", criterion.sample_size, batch)
+        tol = check_param_shape("tolerance", criterion.tolerance, batch)
+        need = check_param_shape("sample_size", criterion.sample_size, batch)
         fetched = fetch_iter8(criterion, observations)
         n, v = fetched.n, fetched.value
         delta = criterion.tolerance_type == "delta"

@@ -86,10 +86,6 @@ SRM_CONFIDENCE = 0.999
 _SRM_GUARD = SampleRatioGuard(confidence=SRM_CONFIDENCE)
 
 
-#: A tunable parameter as an array of the batch shape (see ``spec.batch_param``).
-_batch_param = batch_param
-
-
 def _frozen(value: Any) -> Any:
     arr = value if isinstance(value, np.ndarray) else np.array(value)
     arr.flags.writeable = False
@@ -252,8 +248,8 @@ def step(
         return other
     batch = state.batch_shape
     tc = spec.traffic_control
-    step_size = _batch_param("step_size", tc.step_size, batch)
-    max_pct = _batch_param("max_traffic_percent", tc.max_traffic_percent, batch)
+    step_size = batch_param("step_size", tc.step_size, batch)
+    max_pct = batch_param("max_traffic_percent", tc.max_traffic_percent, batch)
     criteria = spec.resolved_criteria()
     n_crit = len(criteria)
     n_states = len(state.method_states)
