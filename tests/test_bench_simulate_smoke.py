@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
 
 import pytest
-
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_simulate.py"
+from bench_runner import run_benchmark
 
 
 def test_bench_simulate_quick_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    spec = importlib.util.spec_from_file_location("bench_simulate", BENCH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-        figures = module.main(["--quick"])
-    finally:
-        sys.modules.pop(spec.name, None)
+    figures = run_benchmark("bench_simulate.py", ["--quick"])
     out = capsys.readouterr().out
     assert re.search(r"ratio \(vectorized / loop, rollouts per second\): [\d.]+x", out)
     assert figures["ratio"] > 0

@@ -3,14 +3,13 @@ classification, scoring, calibration and the criterion method."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from bench_runner import run_benchmark
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -470,17 +469,7 @@ def test_ranks_method_errors_and_bad_data():
 # --------------------------------------------------------------------------- benchmark smoke
 
 def test_benchmark_quick_runs(capsys):
-    path = ROOT / "benchmarks" / "bench_ranks.py"
-    spec = importlib.util.spec_from_file_location("bench_ranks", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-        figures = module.main(["--quick"])
-    finally:
-        sys.modules.pop(spec.name, None)
+    figures = run_benchmark("bench_ranks.py", ["--quick"])
     out = capsys.readouterr().out
     assert re.search(r"ratio \(reference / canarystats per pair\): [\d.]+x", out)
     assert figures["agree"] == 1.0

@@ -16,6 +16,7 @@ from pathlib import Path
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
+from bench_runner import run_benchmark
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.typing import NDArray
@@ -476,20 +477,7 @@ def test_module_doctests() -> None:
 
 
 def test_benchmark_quick_runs_and_agrees(capsys: pytest.CaptureFixture[str]) -> None:
-    import importlib.util
-    import sys
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_sequential.py"
-    spec = importlib.util.spec_from_file_location("bench_sequential", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-        figures = module.main(["--quick"])
-    finally:
-        sys.modules.pop(spec.name, None)
+    figures = run_benchmark("bench_sequential.py", ["--quick"])
     out = capsys.readouterr().out
     assert "ratio (reference / canarystats):" in out
     assert figures["max_diff"] <= 1e-9
