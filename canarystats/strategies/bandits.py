@@ -75,11 +75,11 @@ from canarystats.strategies.base import (
 )
 from canarystats.strategies.check_and_increment import (
     _batch_last_record,
-    _detect_change,
     _frozen,
     _observations_for,
+    judge_criteria,
 )
-from canarystats.tolerances import fetch_iter8, get_method
+from canarystats.tolerances import get_method
 
 __all__ = [
     "EXPLORATION_PERCENT",
@@ -147,23 +147,9 @@ def epsilon_t_greedy_step(
             f"the state holds {len(state.method_states)} method states but the spec has "
             f"{len(criteria)} criteria; start from initial_state(spec, batch_shape)"
         )
-    n_crit = len(criteria)
-    verdicts = np.zeros((*batch, n_crit), dtype=np.int8)
-    reasons = np.zeros((*batch, n_crit), dtype=np.int8)
-    aborts = np.zeros((*batch, n_crit), dtype=bool)
-    info = np.empty_like(state.info)
-    changed = np.zeros(batch, dtype=bool)
-    method_states = []
-    for i, criterion in enumerate(criteria):
-        obs = _observations_for(observations, criterion.metric, batch)
-        mstate, verdicts[..., i], reasons[..., i], aborts[..., i] = get_method(
-            criterion.method
-        ).update(criterion, state.method_states[i], obs)
-        method_states.append(mstate)
-        fetched = fetch_iter8(criterion, obs)
-        changed |= _detect_change(
-            info[..., i, :, :], state.info[..., i, :, :], fetched.n, fetched.value
-        )
+    method_states, verdicts, reasons, aborts, info, changed = judge_criteria(
+        criteria, state, observations
+    )
     all_passed = np.all(verdicts == Verdict.PASS, axis=-1)
     decided = np.all(verdicts != Verdict.INCONCLUSIVE, axis=-1)
     abort = np.any(aborts, axis=-1)
@@ -470,25 +456,13 @@ def routing_step(
             f"the state holds {len(state.method_states)} method states but the spec has "
             f"{len(criteria)} criteria; start from initial_state(spec, batch_shape)"
         )
-    n_crit = len(criteria)
-    verdicts = np.zeros((*batch, n_crit), dtype=np.int8)
-    reasons = np.zeros((*batch, n_crit), dtype=np.int8)
-    aborts = np.zeros((*batch, n_crit), dtype=bool)
-    info = np.empty_like(state.info)
-    changed = np.zeros(batch, dtype=bool)
+    method_states, verdicts, reasons, aborts, info, changed = judge_criteria(
+        criteria, state, observations
+    )
     feasible = np.ones((*batch, 2, draws), dtype=bool)
-    method_states = []
     first_count = np.zeros((*batch, 2))
     for i, criterion in enumerate(criteria):
         obs = _observations_for(observations, criterion.metric, batch)
-        mstate, verdicts[..., i], reasons[..., i], aborts[..., i] = get_method(
-            criterion.method
-        ).update(criterion, state.method_states[i], obs)
-        method_states.append(mstate)
-        fetched = fetch_iter8(criterion, obs)
-        changed |= _detect_change(
-            info[..., i, :, :], state.info[..., i, :, :], fetched.n, fetched.value
-        )
         u = np.stack(
             [_uniforms(_stream(state.seed, state.iteration, 2 + 2 * i + v), draws)
              for v in (0, 1)], axis=-2)

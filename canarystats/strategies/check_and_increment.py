@@ -72,7 +72,7 @@ from numpy.typing import NDArray
 from canarystats.errors import SpecError
 from canarystats.observations import Observations, Reason, Verdict
 from canarystats.sequential import SampleRatioGuard
-from canarystats.spec import ExperimentSpec, batch_param
+from canarystats.spec import Criterion, ExperimentSpec, batch_param
 from canarystats.strategies.base import STRATEGY_REGISTRY, State, StepResult, where_batch
 from canarystats.tolerances import fetch_iter8, get_method
 
@@ -219,6 +219,45 @@ def _srm_update(
     return guard_state
 
 
+def judge_criteria(
+    criteria: tuple[Criterion, ...], state: State, observations: Mapping[str, Observations]
+) -> tuple[
+    list[Any],
+    NDArray[np.int8],
+    NDArray[np.int8],
+    NDArray[np.bool_],
+    NDArray[np.float64],
+    NDArray[np.bool_],
+]:
+    """Judge every criterion and run Iter8's change detection: the shared part of a step.
+
+    ``criteria`` have their confidence resolved; the state's first
+    ``len(criteria)`` method states are theirs. Returns the new method states,
+    verdicts, reasons and aborts ``(*batch, n_criteria)``, the new
+    change-detection record and, per slice, whether anything changed.
+    """
+    batch = state.batch_shape
+    n_crit = len(criteria)
+    verdicts = np.zeros((*batch, n_crit), dtype=np.int8)
+    reasons = np.zeros((*batch, n_crit), dtype=np.int8)
+    aborts = np.zeros((*batch, n_crit), dtype=bool)
+    info = np.empty_like(state.info)
+    changed = np.zeros(batch, dtype=bool)
+    method_states = []
+    for i, criterion in enumerate(criteria):
+        obs = _observations_for(observations, criterion.metric, batch)
+        method = get_method(criterion.method)
+        mstate, verdicts[..., i], reasons[..., i], aborts[..., i] = method.update(
+            criterion, state.method_states[i], obs
+        )
+        method_states.append(mstate)
+        fetched = fetch_iter8(criterion, obs)
+        changed |= _detect_change(
+            info[..., i, :, :], state.info[..., i, :, :], fetched.n, fetched.value
+        )
+    return method_states, verdicts, reasons, aborts, info, changed
+
+
 def step(
     spec: ExperimentSpec, state: State, observations: Mapping[str, Observations]
 ) -> tuple[State, StepResult]:
@@ -258,23 +297,9 @@ def step(
             f"the state holds {len(state.method_states)} method states but the spec has "
             f"{len(criteria)} criteria; start from initial_state(spec, batch_shape)"
         )
-    verdicts = np.zeros((*batch, n_crit), dtype=np.int8)
-    reasons = np.zeros((*batch, n_crit), dtype=np.int8)
-    aborts = np.zeros((*batch, n_crit), dtype=bool)
-    info = np.empty_like(state.info)
-    changed = np.zeros(batch, dtype=bool)
-    method_states = []
-    for i, criterion in enumerate(criteria):
-        obs = _observations_for(observations, criterion.metric, batch)
-        method = get_method(criterion.method)
-        mstate, verdicts[..., i], reasons[..., i], aborts[..., i] = method.update(
-            criterion, state.method_states[i], obs
-        )
-        method_states.append(mstate)
-        fetched = fetch_iter8(criterion, obs)
-        changed |= _detect_change(
-            info[..., i, :, :], state.info[..., i, :, :], fetched.n, fetched.value
-        )
+    method_states, verdicts, reasons, aborts, info, changed = judge_criteria(
+        criteria, state, observations
+    )
     if tc.srm_check:
         method_states.append(_srm_update(state, observations, criteria, verdicts, reasons, aborts))
     # reductions over the short criteria axis, written as column operations (faster in numpy)
