@@ -7,7 +7,7 @@ vectorized over the batch; :func:`run_experiment` plays whole experiments.
 
 from canarystats.strategies.bandits import BanditState
 from canarystats.strategies.base import Outcome, State, StepResult, where_batch
-from canarystats.strategies.check_and_increment import initial_state, step
+from canarystats.strategies.dispatch import initial_state, step
 from canarystats.strategies.runner import (
     Observe,
     RunResult,

@@ -73,7 +73,7 @@ from canarystats.errors import SpecError
 from canarystats.observations import Observations, Reason, Verdict
 from canarystats.sequential import SampleRatioGuard
 from canarystats.spec import Criterion, ExperimentSpec, batch_param
-from canarystats.strategies.base import STRATEGY_REGISTRY, State, StepResult, where_batch
+from canarystats.strategies.base import State, StepResult, register_strategy, where_batch
 from canarystats.tolerances import fetch_iter8, get_method
 
 __all__ = ["ANYTIME_VALID_METHODS", "SRM_CONFIDENCE", "initial_state", "step"]
@@ -113,9 +113,6 @@ def initial_state(spec: ExperimentSpec, batch_shape: tuple[int, ...] = ()) -> St
         The batch shape of the observations that will be stepped.
     """
     batch_shape = tuple(int(b) for b in batch_shape)
-    if spec.effective_strategy in STRATEGY_REGISTRY:  # e.g. the bandits' own state
-        own: State = STRATEGY_REGISTRY[spec.effective_strategy][0](spec, batch_shape)
-        return own
     traffic = np.zeros((*batch_shape, 2))
     traffic[..., 0] = 100.0
     criteria = spec.resolved_criteria()
@@ -280,11 +277,6 @@ def step(
     result : StepResult
         Verdicts, reasons, aborts and the traffic decision.
     """
-    if spec.effective_strategy in STRATEGY_REGISTRY:  # e.g. epsilon_t_greedy (bandits.py)
-        other: tuple[State, StepResult] = STRATEGY_REGISTRY[spec.effective_strategy][1](
-            spec, state, observations
-        )
-        return other
     batch = state.batch_shape
     tc = spec.traffic_control
     step_size = batch_param("step_size", tc.step_size, batch)
@@ -374,3 +366,7 @@ def step(
         active=active,
     )
     return new_state, result
+
+
+register_strategy("check_and_increment", initial_state, step)
+register_strategy("increment_without_check", initial_state, step)

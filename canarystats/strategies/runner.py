@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from canarystats.observations import Observations
 from canarystats.spec import ExperimentSpec, batch_param
 from canarystats.strategies.base import Outcome, State, StepResult
-from canarystats.strategies.check_and_increment import initial_state, step
+from canarystats.strategies.dispatch import initial_state, step
 
 __all__ = ["Observe", "RunResult", "final_split", "route", "run_experiment", "window_seconds"]
 
