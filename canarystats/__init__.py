@@ -154,6 +154,7 @@ from canarystats.strategies import (
 from canarystats.strategies.bandits import RoutingState
 from canarystats.strategies.persist import state_from_json, state_to_json
 from canarystats.tolerances import CriterionResult, evaluate_criterion, round3
+from canarystats.tuning import pareto_front, tune
 
 __version__ = "0.1.0"
 
@@ -261,6 +262,7 @@ __all__ = [
     "normal_mixture_rho",
     "observe",
     "operating_characteristics",
+    "pareto_front",
     "parse_duration",
     "parse_response",
     "parse_spending",
@@ -295,4 +297,5 @@ __all__ = [
     "t_credible_interval",
     "t_posterior",
     "t_relative_difference_interval",
+    "tune",
 ]

@@ -22,6 +22,10 @@ experiment must abort.
 best-case traffic schedule, its data budget and warnings for plans that
 cannot work (the bundled tutorial experiment by default).
 
+``canarystats tune [--experiment FILE] --scenario KEY=VALUE,... [--grid KEY=V1,V2 ...]``
+simulates the experiment's operating characteristics at every point of a grid
+and prints one row per point (the bundled tutorial experiment by default).
+
 ``canarystats serve [--prometheus URL]`` serves Iter8's analytics REST API
 (the ``service`` extra; see ``docs/service.md``); with ``--prometheus`` it
 queries Prometheus for requests that carry no observations.
@@ -140,6 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_serve_parser(sub)
     _add_assess_parser(sub)
     _add_plan_parser(sub)
+    _add_tune_parser(sub)
     return parser
 
 
@@ -504,6 +509,101 @@ def _plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_tune_parser(sub: Any) -> None:
+    tp = sub.add_parser(
+        "tune",
+        help="simulate an experiment's operating characteristics over a grid of settings",
+        description=(
+            "Simulate closed-loop rollouts of an Iter8 experiment against a scenario and print, "
+            "per grid point, P(promote), P(rollback), P(abort) with Wilson intervals, the mean "
+            "time to decision, candidate exposure and bad requests. Without --experiment, the "
+            "bundled tutorial experiment."
+        ),
+    )
+    tp.add_argument("--experiment", metavar="PATH", help="Iter8 v0.1 Experiment YAML file")
+    tp.add_argument(
+        "--scenario",
+        metavar="KEY=VALUE,...",
+        required=True,
+        help="the simulated service, e.g. request_rate=50,mean_latency=0.15:0.225,"
+        "latency_cv=1 (a baseline:candidate pair or one value for both)",
+    )
+    tp.add_argument(
+        "--grid",
+        metavar="KEY=V1,V2",
+        action="append",
+        default=[],
+        help="values to try (repeatable): tolerance, sample_size, method, step_size, "
+        "interval, max_iterations",
+    )
+    tp.add_argument("-n", type=int, default=10000, help="rollouts per grid point (10000)")
+    tp.add_argument("--seed", type=int, default=None, help="random seed (reproducible output)")
+    tp.add_argument("--progress", action="store_true", help="progress bar on stderr (tqdm)")
+    tp.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
+
+def _cli_value(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _key_values(text: str, option: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise SpecError(f"`{option}` expects KEY=VALUE, got {text!r}")
+    return key.strip(), value.strip()
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from canarystats import data as bundled
+    from canarystats.adapters.iter8 import load_experiment
+    from canarystats.simulate import Scenario
+    from canarystats.tuning import tune
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            path = Path(args.experiment) if args.experiment else bundled.tutorial_experiment_path()
+            if not path.is_file():
+                raise SpecError(f"`--experiment` file not found: {str(path)!r}")
+            fields: dict[str, Any] = {}
+            for item in args.scenario.split(","):
+                key, value = _key_values(item, "--scenario")
+                parts = [_cli_value(v) for v in value.split(":")]
+                fields[key] = parts[0] if len(parts) == 1 else parts
+            try:
+                scenario = Scenario(**fields)
+            except TypeError as exc:
+                raise SpecError(f"`--scenario`: {exc}") from None
+            grid: dict[str, list[Any]] = {}
+            for item in args.grid:
+                key, value = _key_values(item, "--grid")
+                grid[key] = [_cli_value(v) for v in value.split(",")]
+            frame = tune(
+                load_experiment(path), scenario, grid, n=args.n, rng=args.seed,
+                progress=args.progress,
+            )
+        except (SpecError, DataError, OSError) as exc:
+            print(f"canarystats: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    for w in caught:
+        print(f"canarystats: warning: {w.message}", file=sys.stderr)
+    if args.format == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif args.format == "json":
+        json.dump(frame.to_dict(orient="records"), sys.stdout, indent=2, default=_json_default)
+        print()
+    else:
+        cols = [*grid, "n", "p_promote", "p_promote_low", "p_promote_high", "p_rollback",
+                "p_abort", "time_to_decision", "exposure", "bad_requests"]
+        print(frame[cols].to_string(index=False, float_format=_fmt_num))
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
@@ -514,6 +614,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _assess(args)
     if args.command == "plan":
         return _plan(args)
+    if args.command == "tune":
+        return _tune(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

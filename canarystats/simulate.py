@@ -565,13 +565,7 @@ def operating_characteristics(
         raise SpecError(f"`n` must be an integer >= 1, got {n!r}")
     if not isinstance(scenario, Scenario):
         raise SpecError(f"`scenario` must be a Scenario, got {type(scenario).__name__}")
-    seed: int | None
-    if isinstance(rng, np.random.Generator):
-        seed = int(rng.integers(2**63))
-    elif rng is None or (isinstance(rng, int | np.integer) and not isinstance(rng, bool)):
-        seed = None if rng is None else int(rng)
-    else:
-        raise SpecError(f"`rng` must be a numpy Generator, an int seed or None, got {rng!r}")
+    seed = _seed(rng)
     n = int(n)
     n_chunks = -(-n // CHUNK_SIZE)
     streams = np.random.SeedSequence(seed).spawn(n_chunks)
@@ -579,6 +573,22 @@ def operating_characteristics(
     for i, stream in enumerate(streams):
         size = min(CHUNK_SIZE, n - i * CHUNK_SIZE)
         parts.append(_simulate_chunk(spec, scenario, size, np.random.default_rng(stream)))
+    return _result_from_parts(n, parts)
+
+
+def _seed(rng: Any) -> int | None:
+    """An int seed (or None) from ``rng``: a Generator gives one draw from it."""
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(2**63))
+    if rng is None or (isinstance(rng, int | np.integer) and not isinstance(rng, bool)):
+        return None if rng is None else int(rng)
+    raise SpecError(f"`rng` must be a numpy Generator, an int seed or None, got {rng!r}")
+
+
+def _result_from_parts(
+    n: int, parts: Sequence[tuple[NDArray[Any], ...]]
+) -> OperatingCharacteristicsResult:
+    """Concatenate the chunks' per-rollout arrays (in chunk order) into a result."""
     outcome, decision_time, exposure, bad = (np.concatenate(x) for x in zip(*parts, strict=True))
     return OperatingCharacteristicsResult(
         n=n,
