@@ -27,7 +27,6 @@ testing"): A has 16 successes out of 200, B 36 out of 204, prior Beta(1, 1):
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import attrs
@@ -35,10 +34,10 @@ import numpy as np
 import scipy.special as sc
 from numpy.typing import ArrayLike, NDArray
 
-from canarystats.errors import InsufficientDataWarning, SpecError
+from canarystats.errors import SpecError
 from canarystats.observations import Observations, Reason, Verdict
 from canarystats.spec import Criterion, batch_param
-from canarystats.tolerances import BAD_DATA_MESSAGE, register_method, round3
+from canarystats.tolerances import _warn_bad, register_method, round3
 
 __all__ = [
     "DEFAULT_RATE_PRIOR",
@@ -1045,18 +1044,6 @@ def _posterior(
     return (prob[()] if prob.ndim == 0 else prob), post, np.asarray(bad)
 
 
-def _warn(mask: NDArray[np.bool_], criterion: Criterion, kind: str, what: str) -> None:
-    n = int(np.count_nonzero(mask))
-    if n:
-        warnings.warn(
-            BAD_DATA_MESSAGE.format(
-                n=n, total=mask.size, metric=criterion.metric, kind=kind, what=what
-            ),
-            InsufficientDataWarning,
-            stacklevel=4,
-        )
-
-
 class BayesMethod:
     """Posterior decisions (``method="bayes"``), vectorized over a batch.
 
@@ -1153,8 +1140,8 @@ class BayesMethod:
             bad_v = bad_v | (np.isnan(post["scale"]) & ~np.isnan(data))
         bad = (bad_n | relevant(bad_v)) & ~n_missing
         bad |= sufficient & ~bad & ~v_missing & ~n_missing & np.isnan(prob)
-        _warn(bad, criterion, "bad data", "infinite, negative or inconsistent values")
-        _warn(n_missing | v_missing, criterion, "missing", "missing values")
+        _warn_bad(bad, criterion, "bad data", "infinite, negative or inconsistent values")
+        _warn_bad(n_missing | v_missing, criterion, "missing", "missing values")
 
         with np.errstate(invalid="ignore"):
             passed = prob >= conf

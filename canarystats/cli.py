@@ -148,6 +148,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _experiment_spec(args: argparse.Namespace) -> Any:
+    """The `--experiment` file's spec, or the bundled tutorial experiment without one."""
+    from canarystats import data as bundled
+    from canarystats.adapters.iter8 import load_experiment
+
+    path = Path(args.experiment) if args.experiment else bundled.tutorial_experiment_path()
+    if not path.is_file():
+        raise SpecError(f"`--experiment` file not found: {str(path)!r}")
+    return load_experiment(path)
+
+
 def _sources(args: argparse.Namespace) -> tuple[Any, list[tuple[str, Any]]]:
     from canarystats import data as bundled
 
@@ -178,17 +189,13 @@ def _time_arg(text: str | None) -> Any:
 
 
 def _replay_prometheus(args: argparse.Namespace) -> list[tuple[str, Any]]:
-    from canarystats.adapters.iter8 import load_experiment
     from canarystats.adapters.prometheus import PrometheusClient, replay_prometheus
 
     if args.data:
         raise SpecError("`--prometheus` and `--data` exclude each other: give one source")
     if not args.experiment or not args.start:
         raise SpecError("`--prometheus` needs `--experiment` and `--start`")
-    experiment = Path(args.experiment)
-    if not experiment.is_file():
-        raise SpecError(f"`--experiment` file not found: {str(experiment)!r}")
-    spec = load_experiment(experiment)
+    spec = _experiment_spec(args)
     token = os.environ.get("CANARYSTATS_PROMETHEUS_TOKEN") or None
     with PrometheusClient(
         args.prometheus, timeout=args.timeout, bearer_token=token, verify=not args.insecure
@@ -429,11 +436,9 @@ def _plot(args: argparse.Namespace, results: list[tuple[str, Any]]) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    from canarystats import data as bundled
-    from canarystats.adapters.iter8 import load_experiment
     from canarystats.plot import plot_timeline
 
-    spec = load_experiment(Path(args.experiment or bundled.tutorial_experiment_path()))
+    spec = _experiment_spec(args)
     rows = 1 + len(spec.criteria)
     fig = Figure(figsize=(7.0 * len(results), 2.2 + 2.4 * rows), layout="constrained")
     grid = fig.subplots(rows, len(results), sharex="col", squeeze=False)
@@ -466,17 +471,12 @@ def _add_plan_parser(sub: Any) -> None:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from canarystats import data as bundled
-    from canarystats.adapters.iter8 import load_experiment
     from canarystats.planner import plan_steps
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            path = Path(args.experiment) if args.experiment else bundled.tutorial_experiment_path()
-            if not path.is_file():
-                raise SpecError(f"`--experiment` file not found: {str(path)!r}")
-            plan = plan_steps(load_experiment(path), request_rate=args.rate)
+            plan = plan_steps(_experiment_spec(args), request_rate=args.rate)
         except (SpecError, DataError, OSError) as exc:
             print(f"canarystats: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -559,17 +559,13 @@ def _key_values(text: str, option: str) -> tuple[str, str]:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from canarystats import data as bundled
-    from canarystats.adapters.iter8 import load_experiment
     from canarystats.simulate import Scenario
     from canarystats.tuning import tune
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            path = Path(args.experiment) if args.experiment else bundled.tutorial_experiment_path()
-            if not path.is_file():
-                raise SpecError(f"`--experiment` file not found: {str(path)!r}")
+            spec = _experiment_spec(args)
             fields: dict[str, Any] = {}
             for item in args.scenario.split(","):
                 key, value = _key_values(item, "--scenario")
@@ -584,7 +580,7 @@ def _tune(args: argparse.Namespace) -> int:
                 key, value = _key_values(item, "--grid")
                 grid[key] = [_cli_value(v) for v in value.split(",")]
             frame = tune(
-                load_experiment(path), scenario, grid, n=args.n, rng=args.seed,
+                spec, scenario, grid, n=args.n, rng=args.seed,
                 progress=args.progress,
             )
         except (SpecError, DataError, OSError) as exc:
