@@ -953,7 +953,9 @@ def _mean_posterior(
                 "criterion's `scale` (the standard deviation of one sample); none was given"
             )
         loc, scale, df = (np.asarray(v, dtype=np.float64) for v in (loc, scale, df))
-        bad = bad | ~np.isfinite(loc) & ~np.isnan(loc) | (df <= 0) & (n > 0)
+        # a posterior that does not exist (df <= 0: fewer than 2 samples) is judged by the
+        # caller against the sample size: insufficient below it, bad data above it
+        bad = bad | ~np.isfinite(loc) & ~np.isnan(loc)
     return loc, scale, df, bad
 
 
@@ -1135,10 +1137,14 @@ class BayesMethod:
         prob, post, bad_v = _posterior(criterion, obs)
         prob = np.asarray(prob, dtype=np.float64)
         v_missing = relevant(np.isnan(data)) & sufficient & ~n_missing
-        if obs.successes is None:
-            # a mean value with a count but no posterior (n < 2 and the like): bad data
-            bad_v = bad_v | (np.isnan(post["scale"]) & ~np.isnan(data))
         bad = (bad_n | relevant(bad_v)) & ~n_missing
+        if obs.successes is None:
+            # a mean value with a count but no posterior (n < 2 and the like) is bad data
+            # only where the sample is large enough: below sample_size it is insufficient
+            with np.errstate(invalid="ignore"):
+                undefined = np.isnan(post["scale"]) | (post["df"] <= 0)
+            no_posterior = relevant(undefined & ~np.isnan(data))
+            bad |= no_posterior & sufficient & ~n_missing
         bad |= sufficient & ~bad & ~v_missing & ~n_missing & np.isnan(prob)
         _warn_bad(bad, criterion, "bad data", "infinite, negative or inconsistent values")
         _warn_bad(n_missing | v_missing, criterion, "missing", "missing values")

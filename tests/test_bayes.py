@@ -220,6 +220,18 @@ def test_mean_models() -> None:
             Observations(count=[1.0, 1.0], value=[1.0, 1.0], sum=[1.0, 1.0],
                          sumsq=[1.0, 1.0]))
     assert r.reason == Reason.BAD_DATA
+    # ... but below the sample size the same missing posterior is only an insufficient
+    # sample (documented: INSUFFICIENT_SAMPLE, no warning); e.g. an interpolated count of 0.4
+    bounds = np.array([0.1, 0.2, np.inf])
+    obs = Observations(count=[60.0, 0.4], value=[0.11, 0.15],
+                       buckets=[[20.0, 40.0, 0.0], [0.0, 0.4, 0.0]], bucket_bounds=bounds)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = cs.evaluate_criterion(attrs.evolve(lat, sample_size=6), obs)
+    assert (r.verdict, r.reason) == (Verdict.INCONCLUSIVE, Reason.INSUFFICIENT_SAMPLE)
+    with pytest.warns(InsufficientDataWarning, match="bad data"):
+        r = cs.evaluate_criterion(attrs.evolve(lat, sample_size=0), obs)
+    assert r.reason == Reason.BAD_DATA
 
 
 @pytest.mark.parametrize(
