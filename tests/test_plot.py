@@ -112,6 +112,16 @@ def test_confidence_sequence():
     assert texts == ["confidence sequence", "estimate", "fixed-horizon interval", "threshold"]
     # the anytime-valid band is wider than the fixed-horizon interval at every look
     assert np.all(hi - lo > 2 * half)
+    np.testing.assert_allclose(ax.collections[0].get_paths()[0].vertices[1:21, 1], lo)
+
+
+def test_confidence_sequence_ylabel_and_infinite_bound():
+    # an unbounded end (e.g. a rate ratio before any baseline event) leaves the band open
+    fig = plot_confidence_sequence([1.0, 2.0, 3.0], [0.0, 0.1, 0.2], [np.inf, 2.0, 1.0],
+                                   ylabel="error-rate ratio")
+    (ax,) = fig.axes
+    assert ax.get_ylabel() == "error-rate ratio"
+    assert np.isfinite(ax.get_ylim()).all()
 
 
 def test_confidence_sequence_errors():
@@ -135,11 +145,40 @@ def test_cli_plot_bad_path(tmp_path, capsys):
     assert "`--plot`" in capsys.readouterr().err
 
 
-def test_module_doctests():
+@pytest.mark.parametrize(
+    "module", ["", "._timeline", "._bayes", "._sequential", "._ranks", "._tuning"]
+)
+def test_module_doctests(module):
     import doctest
+    import importlib
 
-    import canarystats.plot
-
-    result = doctest.testmod(canarystats.plot, optionflags=doctest.NORMALIZE_WHITESPACE)
+    mod = importlib.import_module(f"canarystats.plot{module}")
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 5
     assert result.failed == 0
+
+
+def test_public_names_import_from_the_package():
+    import canarystats.plot
+
+    assert sorted(canarystats.plot.__all__) == canarystats.plot.__all__
+    for name in canarystats.plot.__all__:
+        assert getattr(canarystats.plot, name) is not None
+        if name.startswith("plot_"):
+            assert f":func:`{name}`" in canarystats.plot.__doc__
+
+
+def test_docs_snippets_run(tmp_path, monkeypatch):
+    """Every Python snippet of docs/plots.md runs and writes its figure."""
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).parents[1] / "docs" / "plots.md"
+    snippets = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)
+    assert len(snippets) == 8
+    monkeypatch.chdir(tmp_path)
+    for i, code in enumerate(snippets):
+        exec(compile(code, f"docs/plots.md snippet {i}", "exec"), {})
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == sorted(re.findall(r'savefig\("([^"]+)"\)', "".join(snippets)))
+    assert all((tmp_path / name).stat().st_size > 10_000 for name in written)
