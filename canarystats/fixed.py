@@ -82,6 +82,19 @@ def _check_alternative(alternative: str) -> None:
         raise SpecError(f"`alternative` must be one of {list(ALTERNATIVES)}, got {alternative!r}")
 
 
+def _check_options(alternative: str, method: str, methods: tuple[str, ...]) -> None:
+    """Check a test's ``alternative`` and its ``method`` (one of ``methods``).
+
+    Raises
+    ------
+    SpecError
+        Naming the option, the value received and the values allowed.
+    """
+    _check_alternative(alternative)
+    if method not in methods:
+        raise SpecError(f"`method` must be one of {list(methods)}, got {method!r}")
+
+
 def _check_level(name: str, value: ArrayLike) -> _F:
     arr = np.asarray(value, dtype=np.float64)
     if not np.all((arr > 0) & (arr < 1)):
@@ -178,6 +191,25 @@ def _moments(count: ArrayLike, total: ArrayLike, total_sq: ArrayLike) -> tuple[_
     return n, mean, var
 
 
+def _events(successes: ArrayLike, count: ArrayLike) -> tuple[_F, _F]:
+    """Events and trials as float64 arrays broadcast against each other.
+
+    Parameters
+    ----------
+    successes, count : array_like
+        Events (e.g. 5xx) and requests, per version or of one version.
+
+    Returns
+    -------
+    x, n : ndarray of float
+        Read-only broadcast views when the shapes differ.
+    """
+    x = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(count, dtype=np.float64)
+    x, n = np.broadcast_arrays(x, n)
+    return x, n
+
+
 def mean_test(
     count: ArrayLike,
     total: ArrayLike,
@@ -221,9 +253,7 @@ def mean_test(
     >>> round(float(r.statistic), 6), round(float(r.df), 4)
     (-0.182851, 19.8095)
     """
-    _check_alternative(alternative)
-    if method not in ("welch", "z"):
-        raise SpecError(f"`method` must be one of ['welch', 'z'], got {method!r}")
+    _check_options(alternative, method, ("welch", "z"))
     n, mean, var = _moments(count, total, total_sq)
     r = np.asarray(ratio, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -259,9 +289,7 @@ def mean_threshold_test(
     >>> round(float(r.statistic), 6), float(r.df)
     (1.181499, 11.0)
     """
-    _check_alternative(alternative)
-    if method not in ("welch", "z"):
-        raise SpecError(f"`method` must be one of ['welch', 'z'], got {method!r}")
+    _check_options(alternative, method, ("welch", "z"))
     n, mean, var = _moments(count, total, total_sq)
     with np.errstate(invalid="ignore", divide="ignore"):
         est = mean - np.asarray(threshold, dtype=np.float64)
@@ -332,14 +360,10 @@ def rate_test(
     risk difference or non-unity relative risk. Statistics in Medicine 9,
     1447-1454.
     """
-    _check_alternative(alternative)
-    if method not in ("wald", "score", "chi2"):
-        raise SpecError(f"`method` must be one of ['wald', 'score', 'chi2'], got {method!r}")
+    _check_options(alternative, method, ("wald", "score", "chi2"))
     if method == "chi2" and alternative != "two-sided":
         raise SpecError(f"`alternative` must be 'two-sided' for method 'chi2', got {alternative!r}")
-    x = np.asarray(successes, dtype=np.float64)
-    n = np.asarray(count, dtype=np.float64)
-    x, n = np.broadcast_arrays(x, n)
+    x, n = _events(successes, count)
     r = np.asarray(ratio, dtype=np.float64)
     x0, x1, n0, n1 = x[..., 0], x[..., 1], n[..., 0], n[..., 1]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -386,11 +410,8 @@ def rate_threshold_test(
     >>> round(float(r.statistic), 4), round(float(r.pvalue), 6)
     (3.2118, 0.000659)
     """
-    _check_alternative(alternative)
-    if method not in ("wald", "score"):
-        raise SpecError(f"`method` must be one of ['wald', 'score'], got {method!r}")
-    x = np.asarray(successes, dtype=np.float64)
-    n = np.asarray(count, dtype=np.float64)
+    _check_options(alternative, method, ("wald", "score"))
+    x, n = _events(successes, count)
     p0 = np.asarray(threshold, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = x / n
@@ -471,9 +492,7 @@ def rate_ratio_interval(
     """
     _check_alternative(alternative)
     level = _check_level("confidence_level", confidence_level)
-    x = np.asarray(successes, dtype=np.float64)
-    n = np.asarray(count, dtype=np.float64)
-    x, n = np.broadcast_arrays(x, n)
+    x, n = _events(successes, count)
     if x.ndim == 0 or x.shape[-1] != 2:
         raise SpecError(
             f"`successes` and `count` need a last axis of 2 versions, got shape {x.shape}"
@@ -561,6 +580,69 @@ def _means_gap(
     return gap
 
 
+def _means_design(
+    mean_baseline: ArrayLike,
+    mean_candidate: ArrayLike,
+    sd_baseline: ArrayLike,
+    sd_candidate: ArrayLike | None,
+    ratio: ArrayLike,
+    allocation: ArrayLike,
+) -> tuple[_F, _F, _F, _F, _F]:
+    """The arrays of a mean test's design (:func:`sample_size_means`, :func:`power_means`).
+
+    Returns
+    -------
+    gap, sd_b, sd_c, ratio, allocation : ndarray of float
+        ``|mu_c - ratio * mu_b|`` and the parameters as float64 arrays
+        (``sd_c`` is ``sd_b`` when ``sd_candidate`` is None).
+
+    Raises
+    ------
+    SpecError
+        When the expected candidate lies on the null (``gap == 0``).
+    """
+    sb = np.asarray(sd_baseline, dtype=np.float64)
+    sc = sb if sd_candidate is None else np.asarray(sd_candidate, dtype=np.float64)
+    r = np.asarray(ratio, dtype=np.float64)
+    k = np.asarray(allocation, dtype=np.float64)
+    return _means_gap(mean_baseline, mean_candidate, r), sb, sc, r, k
+
+
+def _rates_design(
+    p_baseline: ArrayLike,
+    p_candidate: ArrayLike,
+    ratio: ArrayLike,
+    allocation: ArrayLike,
+    *,
+    check: bool = False,
+) -> tuple[_F, _F, _F, _F, _F]:
+    """The arrays of a rate test's design (:func:`sample_size_rates`, :func:`power_rates`).
+
+    Parameters
+    ----------
+    p_baseline, p_candidate, ratio, allocation : array_like
+    check : bool, default False
+        Require both rates to lie in (0, 1).
+
+    Returns
+    -------
+    p_b, p_c, ratio, allocation, gap : ndarray of float
+        The parameters as float64 arrays and ``|p_c - ratio * p_b|``.
+
+    Raises
+    ------
+    SpecError
+        With ``check``, for a rate outside (0, 1).
+    """
+    pb = np.asarray(p_baseline, dtype=np.float64)
+    pc = np.asarray(p_candidate, dtype=np.float64)
+    if check and np.any((pb <= 0) | (pb >= 1) | (pc <= 0) | (pc >= 1)):
+        raise SpecError(f"rates must lie in (0, 1), got {p_baseline!r} and {p_candidate!r}")
+    r = np.asarray(ratio, dtype=np.float64)
+    k = np.asarray(allocation, dtype=np.float64)
+    return pb, pc, r, k, np.abs(pc - r * pb)
+
+
 def sample_size_means(
     mean_baseline: ArrayLike,
     mean_candidate: ArrayLike,
@@ -616,11 +698,9 @@ def sample_size_means(
     np.float64(85.0)
     """
     za, zb = _z_quantiles(alpha, power, sided)
-    sb = np.asarray(sd_baseline, dtype=np.float64)
-    sc = sb if sd_candidate is None else np.asarray(sd_candidate, dtype=np.float64)
-    r = np.asarray(ratio, dtype=np.float64)
-    k = np.asarray(allocation, dtype=np.float64)
-    gap = _means_gap(mean_baseline, mean_candidate, r)
+    gap, sb, sc, r, k = _means_design(
+        mean_baseline, mean_candidate, sd_baseline, sd_candidate, ratio, allocation
+    )
     unit = sc * sc / k + r * r * sb * sb  # n_b * var(estimate)
     n_b = (za + zb) ** 2 * unit / gap**2
     if test == "t":
@@ -680,12 +760,10 @@ def power_means(
     0.9031
     """
     a = _check_level("alpha", alpha)
-    sb = np.asarray(sd_baseline, dtype=np.float64)
-    sc = sb if sd_candidate is None else np.asarray(sd_candidate, dtype=np.float64)
-    r = np.asarray(ratio, dtype=np.float64)
-    k = np.asarray(allocation, dtype=np.float64)
     n = np.asarray(n_baseline, dtype=np.float64)
-    gap = _means_gap(mean_baseline, mean_candidate, r)
+    gap, sb, sc, r, k = _means_design(
+        mean_baseline, mean_candidate, sd_baseline, sd_candidate, ratio, allocation
+    )
     if test == "t":
         return _scalar_or_array(_t_power(n, gap, sb, sc, r, k, a / sided))
     if test != "z":
@@ -743,13 +821,7 @@ def sample_size_rates(
     np.float64(70.0)
     """
     za, zb = _z_quantiles(alpha, power, sided)
-    pb = np.asarray(p_baseline, dtype=np.float64)
-    pc = np.asarray(p_candidate, dtype=np.float64)
-    if np.any((pb <= 0) | (pb >= 1) | (pc <= 0) | (pc >= 1)):
-        raise SpecError(f"rates must lie in (0, 1), got {p_baseline!r} and {p_candidate!r}")
-    r = np.asarray(ratio, dtype=np.float64)
-    k = np.asarray(allocation, dtype=np.float64)
-    gap = np.abs(pc - r * pb)
+    pb, pc, r, k, gap = _rates_design(p_baseline, p_candidate, ratio, allocation, check=True)
     if np.any(gap == 0):
         raise SpecError(
             "the expected candidate lies on the null (`p_candidate == ratio * p_baseline`)"
@@ -778,13 +850,9 @@ def power_rates(
     0.8019
     """
     a = _check_level("alpha", alpha)
-    pb = np.asarray(p_baseline, dtype=np.float64)
-    pc = np.asarray(p_candidate, dtype=np.float64)
-    r = np.asarray(ratio, dtype=np.float64)
-    k = np.asarray(allocation, dtype=np.float64)
     n = np.asarray(n_baseline, dtype=np.float64)
+    pb, pc, r, k, gap = _rates_design(p_baseline, p_candidate, ratio, allocation)
     v0, v1 = _rate_variances(pb, pc, r, k, method)
-    gap = np.abs(pc - r * pb)
     za = special.ndtri(1.0 - a / sided)
     return _scalar_or_array(special.ndtr((gap * np.sqrt(n) - za * np.sqrt(v0)) / np.sqrt(v1)))
 
@@ -808,7 +876,9 @@ def criterion_statistic(
     need = np.asarray(check_param_shape("sample_size", criterion.sample_size, batch))
     delta = criterion.tolerance_type == "delta"
     sign = 1.0 if criterion.direction == "lower" else -1.0
+    ratio = 1.0 + sign * tol  # a delta's null ratio
     n = observations.count
+    res: FixedTestResult | None = None
     if observations.successes is not None:
         x = observations.successes
         with np.errstate(invalid="ignore"):
@@ -817,12 +887,9 @@ def criterion_statistic(
         xs = np.where(bad_v | missing_v, 0.0, np.rint(x))
         ns = np.where(bad_v | missing_v, 1.0, np.rint(n))
         if delta:
-            r = 1.0 + sign * tol
-            res = rate_test(xs, ns, ratio=r, method="score", alternative="less")
+            res = rate_test(xs, ns, ratio=ratio, method="score", alternative="less")
         else:
             res = rate_threshold_test(xs[..., 1], ns[..., 1], tol, alternative="less")
-        stat = np.asarray(res.statistic) * sign
-        df = np.full(batch, np.inf)
     elif observations.sum is not None and observations.sumsq is not None:
         s, ss = observations.sum, observations.sumsq
         with np.errstate(invalid="ignore"):
@@ -830,17 +897,18 @@ def criterion_statistic(
         missing_v = (np.isnan(n) | np.isnan(s) | np.isnan(ss)) & ~bad_v
         m = "z" if method == "z" else "welch"
         if delta:
-            r = 1.0 + sign * tol
-            res = mean_test(n, s, ss, ratio=r, method=m)
+            res = mean_test(n, s, ss, ratio=ratio, method=m)
         else:
             res = mean_threshold_test(n[..., 1], s[..., 1], ss[..., 1], tol, method=m)
-        stat = np.asarray(res.statistic) * sign
-        df = np.broadcast_to(np.asarray(res.df, dtype=np.float64), batch)
     else:
         bad_v = np.zeros(n.shape, dtype=bool)
         missing_v = np.ones(n.shape, dtype=bool)
+    if res is None:
         stat = np.full(batch, np.nan)
         df = np.full(batch, np.inf)
+    else:
+        stat = np.asarray(res.statistic) * sign
+        df = np.broadcast_to(np.asarray(res.df, dtype=np.float64), batch)
     if delta:
         bad = bad_v.any(axis=-1)
         missing = missing_v.any(axis=-1) & ~bad

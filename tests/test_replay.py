@@ -130,7 +130,7 @@ def test_experiment_as_yaml_text() -> None:
 def test_module_doctests() -> None:
     # `canarystats.replay` is the function; the module is found by its full name.
     modules = ["canarystats.replay", "canarystats.simulate", "canarystats.adapters.frames",
-               "canarystats.data"]  # fmt: skip
+               "canarystats.adapters.rollout_series", "canarystats.data"]  # fmt: skip
     for module in map(importlib.import_module, modules):
         failed, attempted = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert attempted > 0, module.__name__

@@ -65,21 +65,13 @@ from canarystats.bayes import DEFAULT_RATE_PRIOR, _mean_posterior, beta_posterio
 from canarystats.errors import SpecError
 from canarystats.observations import Observations, Verdict
 from canarystats.spec import Criterion, ExperimentSpec, batch_param
-from canarystats.strategies.base import (
-    State,
-    StepResult,
-    _eq,
-    _ro,
-    register_strategy,
-    where_batch,
-)
+from canarystats.strategies.base import State, StepResult, _eq, _ro, register_strategy
 from canarystats.strategies.check_and_increment import (
-    _batch_last_record,
-    _frozen,
     _observations_for,
-    judge_criteria,
+    finish_step,
+    initial_fields,
+    judge_step,
 )
-from canarystats.tolerances import get_method
 
 __all__ = [
     "EXPLORATION_PERCENT",
@@ -114,17 +106,8 @@ def epsilon_t_greedy_initial_state(
 ) -> BanditState:
     """The state before the first assessment: 100 % baseline, ``t = 0``."""
     batch_shape = tuple(int(b) for b in batch_shape)
-    traffic = np.zeros((*batch_shape, 2))
-    traffic[..., 0] = 100.0
-    criteria = spec.resolved_criteria()
     return BanditState(
-        traffic=traffic,
-        iteration=np.zeros(batch_shape, dtype=np.int64),
-        done=np.zeros(batch_shape, dtype=bool),
-        aborted=np.zeros(batch_shape, dtype=bool),
-        passed=np.zeros(batch_shape, dtype=bool),
-        info=_batch_last_record(batch_shape, len(criteria)),
-        method_states=tuple(get_method(c.method).init(c, batch_shape) for c in criteria),
+        **initial_fields(spec, batch_shape),
         effective_iterations=np.zeros(batch_shape, dtype=np.int64),
     )
 
@@ -138,25 +121,14 @@ def epsilon_t_greedy_step(
             "strategy 'epsilon_t_greedy' needs the state from initial_state(spec, batch_shape) "
             f"(a BanditState), got {type(state).__name__}"
         )
-    batch = state.batch_shape
     tc = spec.traffic_control
-    max_pct = batch_param("max_traffic_percent", tc.max_traffic_percent, batch)
-    criteria = spec.resolved_criteria()
-    if len(criteria) != len(state.method_states):
-        raise SpecError(
-            f"the state holds {len(state.method_states)} method states but the spec has "
-            f"{len(criteria)} criteria; start from initial_state(spec, batch_shape)"
-        )
-    method_states, verdicts, reasons, aborts, info, changed = judge_criteria(
-        criteria, state, observations
-    )
-    all_passed = np.all(verdicts == Verdict.PASS, axis=-1)
-    decided = np.all(verdicts != Verdict.INCONCLUSIVE, axis=-1)
-    abort = np.any(aborts, axis=-1)
+    max_pct = batch_param("max_traffic_percent", tc.max_traffic_percent, state.batch_shape)
+    judged = judge_step(spec, state, observations)
+    decided = np.all(judged.verdicts != Verdict.INCONCLUSIVE, axis=-1)
 
     first = state.iteration == 0
-    exploit = changed & (first | all_passed)
-    explore = changed & ~exploit & decided
+    exploit = judged.changed & (first | judged.all_passed)
+    explore = judged.changed & ~exploit & decided
     moved = exploit | explore
     eff = np.where(moved, state.effective_iterations + 1, state.effective_iterations)
     with np.errstate(divide="ignore"):
@@ -167,36 +139,7 @@ def epsilon_t_greedy_step(
     last = state.traffic[..., 1]
     candidate = np.where(exploit, exploit_pct, np.where(explore, explore_pct, last))
     candidate = np.where(moved, np.minimum(candidate, max_pct), last)
-    traffic = np.empty((*batch, 2))
-    traffic[..., 0] = 100.0 - candidate
-    traffic[..., 1] = candidate
-
-    active = ~state.done
-    iteration = np.array(state.iteration + 1)
-    done = np.array(abort | (iteration > tc.max_iterations))
-    new_state = BanditState(
-        traffic=traffic,
-        iteration=iteration,
-        done=done,
-        aborted=abort,
-        passed=all_passed,
-        info=info,
-        method_states=tuple(method_states),
-        effective_iterations=eff,
-    )
-    if not active.all():  # slices done before this step keep their state
-        new_state = where_batch(active, new_state, state)
-    result = StepResult(
-        verdicts=_frozen(verdicts),
-        reasons=_frozen(reasons),
-        aborts=_frozen(aborts),
-        all_passed=_frozen(all_passed),
-        abort=_frozen(abort),
-        changed=_frozen(changed),
-        traffic=_frozen(traffic),
-        active=_frozen(active),
-    )
-    return new_state, result
+    return finish_step(BanditState, spec, state, judged, candidate, effective_iterations=eff)
 
 
 register_strategy("epsilon_t_greedy", epsilon_t_greedy_initial_state, epsilon_t_greedy_step)
@@ -308,10 +251,8 @@ def routing_initial_state(
         None means the seed 0. ``canarystats.initial_state`` uses None.
     """
     batch_shape = tuple(int(b) for b in batch_shape)
-    base = epsilon_t_greedy_initial_state(spec, batch_shape)
-    fields = {f.name: getattr(base, f.name) for f in attrs.fields(State) if f.init}
     return RoutingState(
-        **fields,
+        **initial_fields(spec, batch_shape),
         seed=_seed_keys(rng, batch_shape),
         win_share=np.full(batch_shape, np.nan),
     )
@@ -450,18 +391,10 @@ def routing_step(
     batch = state.batch_shape
     tc = spec.traffic_control
     max_pct = batch_param("max_traffic_percent", tc.max_traffic_percent, batch)
-    criteria = spec.resolved_criteria()
-    if len(criteria) != len(state.method_states):
-        raise SpecError(
-            f"the state holds {len(state.method_states)} method states but the spec has "
-            f"{len(criteria)} criteria; start from initial_state(spec, batch_shape)"
-        )
-    method_states, verdicts, reasons, aborts, info, changed = judge_criteria(
-        criteria, state, observations
-    )
+    judged = judge_step(spec, state, observations)
     feasible = np.ones((*batch, 2, draws), dtype=bool)
     first_count = np.zeros((*batch, 2))
-    for i, criterion in enumerate(criteria):
+    for i, criterion in enumerate(judged.criteria):
         obs = _observations_for(observations, criterion.metric, batch)
         u = np.stack(
             [_uniforms(_stream(state.seed, state.iteration, 2 + 2 * i + v), draws)
@@ -470,8 +403,6 @@ def routing_step(
         if i == 0:
             with np.errstate(invalid="ignore"):
                 first_count = np.where(np.isfinite(obs.count) & (obs.count >= 0), obs.count, 0.0)
-    all_passed = np.all(verdicts == Verdict.PASS, axis=-1)
-    abort = np.any(aborts, axis=-1)
 
     last = state.traffic[..., 1]
     feas_b, feas_c = feasible[..., 0, :], feasible[..., 1, :]
@@ -500,37 +431,12 @@ def routing_step(
         share = 1.0 - baseline_wins / draws
         candidate = np.minimum(100.0 - baseline_wins / draws * 100.0, max_pct)
     candidate = np.maximum(candidate, 0.0)
-    traffic = np.empty((*batch, 2))
-    traffic[..., 0] = 100.0 - candidate
-    traffic[..., 1] = candidate
-
-    active = ~state.done
-    iteration = np.array(state.iteration + 1)
-    done = np.array(abort | (iteration > tc.max_iterations))
-    new_state = RoutingState(
-        traffic=traffic,
-        iteration=iteration,
-        done=done,
-        aborted=abort,
-        passed=all_passed,
-        info=info,
-        method_states=tuple(method_states),
-        seed=state.seed,
-        win_share=np.asarray(share, dtype=np.float64),
+    win_share = np.asarray(share, dtype=np.float64)
+    new_state, result = finish_step(
+        RoutingState, spec, state, judged, candidate, seed=state.seed, win_share=win_share
     )
-    if not active.all():  # slices done before this step keep their state
-        new_state = where_batch(active, new_state, state)
-    result = StepResult(
-        verdicts=_frozen(verdicts),
-        reasons=_frozen(reasons),
-        aborts=_frozen(aborts),
-        all_passed=_frozen(all_passed),
-        abort=_frozen(abort),
-        changed=_frozen(changed),
-        traffic=_frozen(np.array(new_state.traffic)),
-        active=_frozen(active),
-    )
-    return new_state, result
+    # the routings report the split each slice holds (slices done before keep theirs)
+    return new_state, attrs.evolve(result, traffic=new_state.traffic)
 
 
 def posterior_bayesian_routing_step(

@@ -64,8 +64,9 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
+import attrs
 import numpy as np
 from numpy.typing import NDArray
 
@@ -78,6 +79,8 @@ from canarystats.tolerances import fetch_iter8, get_method
 
 __all__ = ["ANYTIME_VALID_METHODS", "SRM_CONFIDENCE", "initial_state", "step"]
 
+_S = TypeVar("_S", bound=State)
+
 #: Criterion methods whose verdicts are anytime-valid, so that ``early_stop`` may act on them.
 ANYTIME_VALID_METHODS: frozenset[str] = frozenset({"sequential"})
 
@@ -87,6 +90,7 @@ _SRM_GUARD = SampleRatioGuard(confidence=SRM_CONFIDENCE)
 
 
 def _frozen(value: Any) -> Any:
+    """``value`` as a read-only array: an array is frozen in place, without a copy."""
     arr = value if isinstance(value, np.ndarray) else np.array(value)
     arr.flags.writeable = False
     return arr
@@ -103,6 +107,43 @@ def _batch_last_record(batch_shape: tuple[int, ...], n_criteria: int) -> NDArray
     return np.moveaxis(base, (0, 1, 2), (-3, -2, -1))
 
 
+def _split(candidate: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The split ``(100.0 - candidate, candidate)`` in percent, shape ``(*batch, 2)``."""
+    traffic = np.empty((*np.shape(candidate), 2))
+    traffic[..., 0] = 100.0 - candidate
+    traffic[..., 1] = candidate
+    return traffic
+
+
+def initial_fields(spec: ExperimentSpec, batch_shape: tuple[int, ...]) -> dict[str, Any]:
+    """The fields of a :class:`State` before the first assessment, shared by every strategy.
+
+    Parameters
+    ----------
+    spec : ExperimentSpec
+    batch_shape : tuple of int
+        The batch shape of the observations that will be stepped.
+
+    Returns
+    -------
+    dict of str to object
+        ``traffic`` 100 % baseline, ``iteration`` 0, ``done``, ``aborted`` and
+        ``passed`` False, an empty change-detection record ``info`` and one
+        initial method state per criterion (``method_states``, a tuple): the
+        keyword arguments of ``State`` or of a subclass, which adds its own.
+    """
+    criteria = spec.resolved_criteria()
+    return {
+        "traffic": _split(np.zeros(batch_shape)),
+        "iteration": np.zeros(batch_shape, dtype=np.int64),
+        "done": np.zeros(batch_shape, dtype=bool),
+        "aborted": np.zeros(batch_shape, dtype=bool),
+        "passed": np.zeros(batch_shape, dtype=bool),
+        "info": _batch_last_record(batch_shape, len(criteria)),
+        "method_states": tuple(get_method(c.method).init(c, batch_shape) for c in criteria),
+    }
+
+
 def initial_state(spec: ExperimentSpec, batch_shape: tuple[int, ...] = ()) -> State:
     """The state before the first assessment: 100 % baseline, no history.
 
@@ -113,21 +154,10 @@ def initial_state(spec: ExperimentSpec, batch_shape: tuple[int, ...] = ()) -> St
         The batch shape of the observations that will be stepped.
     """
     batch_shape = tuple(int(b) for b in batch_shape)
-    traffic = np.zeros((*batch_shape, 2))
-    traffic[..., 0] = 100.0
-    criteria = spec.resolved_criteria()
-    method_states = [get_method(c.method).init(c, batch_shape) for c in criteria]
+    fields = initial_fields(spec, batch_shape)
     if spec.traffic_control.srm_check:
-        method_states.append(_SRM_GUARD.init(batch_shape))
-    return State(
-        traffic=traffic,
-        iteration=np.zeros(batch_shape, dtype=np.int64),
-        done=np.zeros(batch_shape, dtype=bool),
-        aborted=np.zeros(batch_shape, dtype=bool),
-        passed=np.zeros(batch_shape, dtype=bool),
-        info=_batch_last_record(batch_shape, len(criteria)),
-        method_states=tuple(method_states),
-    )
+        fields["method_states"] += (_SRM_GUARD.init(batch_shape),)
+    return State(**fields)
 
 
 def _observations_for(
@@ -255,6 +285,196 @@ def judge_criteria(
     return method_states, verdicts, reasons, aborts, info, changed
 
 
+@attrs.frozen(kw_only=True, eq=False)
+class Judgement:
+    """What one assessment found before its traffic decision (see :func:`judge_step`).
+
+    The arrays are new and writable: :func:`finish_step` freezes them (and
+    writes the previous state into ``info`` for slices done before the step).
+
+    Attributes
+    ----------
+    criteria : tuple of Criterion
+        The spec's criteria, their confidence resolved.
+    method_states : tuple
+        The new method states, one per criterion (then the sample-ratio
+        guard's, with ``srm_check``).
+    verdicts, reasons : ndarray of int8, shape (*batch, n_criteria)
+    aborts : ndarray of bool, shape (*batch, n_criteria)
+    all_passed, abort : ndarray of bool, shape (*batch,)
+        Every criterion passed; some criterion aborted.
+    info : ndarray of float, shape (*batch, n_criteria, 2, 2)
+        The new change-detection record.
+    changed : ndarray of bool, shape (*batch,)
+        Iter8's change detection saw a change.
+    """
+
+    criteria: tuple[Criterion, ...]
+    method_states: tuple[Any, ...]
+    verdicts: NDArray[np.int8]
+    reasons: NDArray[np.int8]
+    aborts: NDArray[np.bool_]
+    all_passed: NDArray[np.bool_]
+    abort: NDArray[np.bool_]
+    info: NDArray[np.float64]
+    changed: NDArray[np.bool_]
+
+
+def judge_step(
+    spec: ExperimentSpec,
+    state: State,
+    observations: Mapping[str, Observations],
+    *,
+    srm_check: bool = False,
+) -> Judgement:
+    """The opening every strategy's step shares: check the state, judge every criterion.
+
+    Parameters
+    ----------
+    spec : ExperimentSpec
+    state : State
+        Its method states must be the spec's criteria's (one more, the
+        sample-ratio guard's, is allowed with ``srm_check``).
+    observations : mapping of str to Observations
+        Each criterion's metric, shape ``(*batch, 2)``.
+    srm_check : bool, default False
+        Run ``TrafficControl(srm_check=True)``'s sample-ratio-mismatch check
+        after the criteria (it marks mismatched slices INCONCLUSIVE and
+        aborted).
+
+    Returns
+    -------
+    Judgement
+
+    Raises
+    ------
+    SpecError
+        When the state's method states do not match the spec's criteria.
+    """
+    batch = state.batch_shape
+    criteria = spec.resolved_criteria()
+    n_crit = len(criteria)
+    n_states = len(state.method_states)
+    if n_states != n_crit and not (srm_check and n_states == n_crit + 1):
+        raise SpecError(
+            f"the state holds {n_states} method states but the spec has "
+            f"{n_crit} criteria; start from initial_state(spec, batch_shape)"
+        )
+    method_states, verdicts, reasons, aborts, info, changed = judge_criteria(
+        criteria, state, observations
+    )
+    if srm_check:
+        method_states.append(_srm_update(state, observations, criteria, verdicts, reasons, aborts))
+    # reductions over the short criteria axis, written as column operations (faster in numpy)
+    all_passed = np.ones(batch, dtype=bool)
+    abort = np.zeros(batch, dtype=bool)
+    for i in range(n_crit):
+        all_passed &= verdicts[..., i] == Verdict.PASS
+        abort |= aborts[..., i]
+    return Judgement(
+        criteria=criteria,
+        method_states=tuple(method_states),
+        verdicts=verdicts,
+        reasons=reasons,
+        aborts=aborts,
+        all_passed=all_passed,
+        abort=abort,
+        info=info,
+        changed=changed,
+    )
+
+
+def finish_step(
+    state_type: type[_S],
+    spec: ExperimentSpec,
+    state: State,
+    judged: Judgement,
+    candidate: NDArray[np.float64],
+    *,
+    stop: NDArray[np.bool_] | None = None,
+    **fields: Any,
+) -> tuple[_S, StepResult]:
+    """The close every strategy's step shares: the new state and the step's result.
+
+    The baseline gets ``100.0 - candidate``; the iteration count grows by
+    one; a slice is done after an abort, after ``max_iterations``, or where
+    ``stop``. Slices done before this step keep their state.
+
+    Parameters
+    ----------
+    state_type : type
+        :class:`State`, or the strategy's subclass of it.
+    spec : ExperimentSpec
+    state : State
+        The state the step started from.
+    judged : Judgement
+        From :func:`judge_step`; its arrays become the result's (frozen).
+    candidate : ndarray of float, shape (*batch,)
+        The candidate's new percentage.
+    stop : ndarray of bool, shape (*batch,), optional
+        Slices that end now for another reason (``early_stop``).
+    **fields
+        The values of ``state_type``'s own fields (arrays with a leading batch
+        shape are merged like the rest).
+
+    Returns
+    -------
+    state : State
+        Of ``state_type``; read-only arrays.
+    result : StepResult
+        Its ``traffic`` is the split computed for every slice (also for those
+        done before this step, whose state keeps its split).
+    """
+    traffic = _split(candidate)
+    active = ~state.done
+    iteration = np.array(state.iteration + 1)
+    done = np.array(judged.abort | (iteration > spec.traffic_control.max_iterations))
+    if stop is not None:
+        done |= stop
+    state_traffic, aborted, passed = traffic, judged.abort, judged.all_passed
+    info, method_states = judged.info, judged.method_states
+    if not active.all():
+        # slices done before this step keep their state (copies where the result shares)
+        idx = np.nonzero(state.done) if state.done.ndim else state.done
+        state_traffic, aborted, passed = traffic.copy(), aborted.copy(), passed.copy()
+        for new, old in (
+            (state_traffic, state.traffic),
+            (aborted, state.aborted),
+            (passed, state.passed),
+            (iteration, state.iteration),
+            (done, state.done),
+            (info, state.info),
+        ):
+            new[idx] = old[idx]
+        method_states = tuple(
+            where_batch(active, new_m, old_m)
+            for new_m, old_m in zip(method_states, state.method_states, strict=True)
+        )
+        fields = {name: where_batch(active, v, getattr(state, name)) for name, v in fields.items()}
+    # results are immutable; State keeps frozen arrays without a copy
+    new_state = state_type(
+        traffic=_frozen(state_traffic),
+        iteration=_frozen(iteration),
+        done=_frozen(done),
+        aborted=_frozen(aborted),
+        passed=_frozen(passed),
+        info=_frozen(info),
+        method_states=method_states,
+        **fields,
+    )
+    result = StepResult(
+        verdicts=_frozen(judged.verdicts),
+        reasons=_frozen(judged.reasons),
+        aborts=_frozen(judged.aborts),
+        all_passed=_frozen(judged.all_passed),
+        abort=_frozen(judged.abort),
+        changed=_frozen(judged.changed),
+        traffic=_frozen(traffic),
+        active=_frozen(active),
+    )
+    return new_state, result
+
+
 def step(
     spec: ExperimentSpec, state: State, observations: Mapping[str, Observations]
 ) -> tuple[State, StepResult]:
@@ -281,91 +501,27 @@ def step(
     tc = spec.traffic_control
     step_size = batch_param("step_size", tc.step_size, batch)
     max_pct = batch_param("max_traffic_percent", tc.max_traffic_percent, batch)
-    criteria = spec.resolved_criteria()
-    n_crit = len(criteria)
-    n_states = len(state.method_states)
-    if n_states != n_crit and not (tc.srm_check and n_states == n_crit + 1):
-        raise SpecError(
-            f"the state holds {len(state.method_states)} method states but the spec has "
-            f"{len(criteria)} criteria; start from initial_state(spec, batch_shape)"
-        )
-    method_states, verdicts, reasons, aborts, info, changed = judge_criteria(
-        criteria, state, observations
-    )
-    if tc.srm_check:
-        method_states.append(_srm_update(state, observations, criteria, verdicts, reasons, aborts))
-    # reductions over the short criteria axis, written as column operations (faster in numpy)
-    all_passed = np.ones(batch, dtype=bool)
-    abort = np.zeros(batch, dtype=bool)
-    for i in range(n_crit):
-        all_passed &= verdicts[..., i] == Verdict.PASS
-        abort |= aborts[..., i]
+    judged = judge_step(spec, state, observations, srm_check=tc.srm_check)
 
     last = state.traffic[..., 1]
     first = state.iteration == 0
     if spec.effective_strategy == "increment_without_check":
         proposed = last + step_size
         candidate = np.where(proposed <= max_pct, proposed, last)
-        changed = np.ones(batch, dtype=bool)
+        judged = attrs.evolve(judged, changed=np.ones(batch, dtype=bool))
     else:
-        increment = changed & (first | all_passed)
+        increment = judged.changed & (first | judged.all_passed)
         candidate = np.where(increment, np.minimum(last + step_size, max_pct), last)
-    traffic = np.empty((*batch, 2))
-    traffic[..., 0] = 100.0 - candidate
-    traffic[..., 1] = candidate
 
-    active = ~state.done
-    iteration = np.array(state.iteration + 1)
-    done = np.array(abort | (iteration > tc.max_iterations))
+    stop = None
     if tc.early_stop and spec.effective_strategy == "check_and_increment":
-        anytime = [c.method in ANYTIME_VALID_METHODS for c in criteria]
-        if all(anytime):
-            done |= all_passed  # promote now: every criterion has an anytime-valid PASS
-        for i in range(n_crit):
-            if anytime[i]:
-                done |= verdicts[..., i] == Verdict.FAIL  # roll back now
-    state_traffic, aborted, passed = traffic, abort, all_passed
-    if not active.all():
-        # slices done before this step keep their state (copies where the result shares)
-        idx = np.nonzero(state.done) if state.done.ndim else state.done
-        state_traffic, aborted, passed = traffic.copy(), abort.copy(), all_passed.copy()
-        for new, old in (
-            (state_traffic, state.traffic),
-            (aborted, state.aborted),
-            (passed, state.passed),
-            (iteration, state.iteration),
-            (done, state.done),
-            (info, state.info),
-        ):
-            new[idx] = old[idx]
-        method_states = [
-            where_batch(active, new_m, old_m)
-            for new_m, old_m in zip(method_states, state.method_states, strict=True)
-        ]
-    # results are immutable; State keeps frozen arrays without a copy
-    traffic, abort, all_passed, changed, verdicts, reasons, aborts = map(
-        _frozen, (traffic, abort, all_passed, changed, verdicts, reasons, aborts)
-    )
-    new_state = State(
-        traffic=_frozen(state_traffic),
-        iteration=_frozen(iteration),
-        done=_frozen(done),
-        aborted=_frozen(aborted),
-        passed=_frozen(passed),
-        info=_frozen(info),
-        method_states=tuple(method_states),
-    )
-    result = StepResult(
-        verdicts=verdicts,
-        reasons=reasons,
-        aborts=aborts,
-        all_passed=all_passed,
-        abort=abort,
-        changed=changed,
-        traffic=traffic,
-        active=active,
-    )
-    return new_state, result
+        anytime = [c.method in ANYTIME_VALID_METHODS for c in judged.criteria]
+        # promote now when every criterion has an anytime-valid PASS
+        stop = judged.all_passed.copy() if all(anytime) else np.zeros(batch, dtype=bool)
+        for i, is_anytime in enumerate(anytime):
+            if is_anytime:
+                stop |= judged.verdicts[..., i] == Verdict.FAIL  # roll back now
+    return finish_step(State, spec, state, judged, candidate, stop=stop)
 
 
 register_strategy("check_and_increment", initial_state, step)
