@@ -22,9 +22,11 @@ experiment must abort.
 best-case traffic schedule, its data budget and warnings for plans that
 cannot work (the bundled tutorial experiment by default).
 
-``canarystats tune [--experiment FILE] --scenario KEY=VALUE,... [--grid KEY=V1,V2 ...]``
+``canarystats tune [--experiment FILE] --scenario [NAME:]KEY=VALUE,... [--grid KEY=V1,V2 ...]``
 simulates the experiment's operating characteristics at every point of a grid
-and prints one row per point (the bundled tutorial experiment by default).
+and prints one row per point (the bundled tutorial experiment by default);
+``--scenario`` may be repeated with named scenarios (``equal:...``,
+``regressed:...``), whose figures come side by side, suffixed by name.
 
 ``canarystats serve [--prometheus URL]`` serves Iter8's analytics REST API
 (the ``service`` extra; see ``docs/service.md``); with ``--prometheus`` it
@@ -523,10 +525,17 @@ def _add_tune_parser(sub: Any) -> None:
     tp.add_argument("--experiment", metavar="PATH", help="Iter8 v0.1 Experiment YAML file")
     tp.add_argument(
         "--scenario",
-        metavar="KEY=VALUE,...",
+        metavar="[NAME:]KEY=VALUE,...",
+        action="append",
         required=True,
         help="the simulated service, e.g. request_rate=50,mean_latency=0.15:0.225,"
-        "latency_cv=1 (a baseline:candidate pair or one value for both)",
+        "latency_cv=1 (a baseline:candidate pair or one value for both). Keys: the "
+        "Scenario fields: request_rate, mean_latency, error_probability, latency_cv, "
+        "latency_distribution, latency_shift, tail_probability, tail_factor, "
+        "diurnal_amplitude, diurnal_period, diurnal_offset. Repeatable with a name "
+        "before a colon, e.g. --scenario equal:request_rate=1,mean_latency=0.15 "
+        "--scenario regressed:request_rate=1,mean_latency=0.15:0.225; each scenario's "
+        "columns are then suffixed by its name",
     )
     tp.add_argument(
         "--grid",
@@ -558,23 +567,54 @@ def _key_values(text: str, option: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
-def _tune(args: argparse.Namespace) -> int:
+def _scenario_arg(text: str) -> tuple[str | None, Any]:
+    """``[NAME:]KEY=VALUE,...`` as (name or None, Scenario)."""
     from canarystats.simulate import Scenario
+
+    name: str | None = None
+    head = text.partition("=")[0]
+    if ":" in head:
+        name, _, text = text.partition(":")
+        name = name.strip()
+        if not name:
+            raise SpecError(f"`--scenario` has an empty name before ':': {text!r}")
+    fields: dict[str, Any] = {}
+    for item in text.split(","):
+        key, value = _key_values(item, "--scenario")
+        parts = [_cli_value(v) for v in value.split(":")]
+        fields[key] = parts[0] if len(parts) == 1 else parts
+    try:
+        return name, Scenario(**fields)
+    except TypeError as exc:
+        raise SpecError(f"`--scenario`: {exc}") from None
+
+
+def _scenario_args(texts: Sequence[str]) -> Any:
+    """One unnamed Scenario, or a dict of named ones (every one named)."""
+    parsed = [_scenario_arg(t) for t in texts]
+    if len(parsed) == 1 and parsed[0][0] is None:
+        return parsed[0][1]
+    named: dict[str, Any] = {}
+    for name, scenario in parsed:
+        if name is None:
+            raise SpecError(
+                "`--scenario`: give every scenario a name when there are several, e.g. "
+                "equal:request_rate=1,mean_latency=0.15"
+            )
+        if name in named:
+            raise SpecError(f"`--scenario`: the name {name!r} is given twice")
+        named[name] = scenario
+    return named
+
+
+def _tune(args: argparse.Namespace) -> int:
     from canarystats.tuning import tune
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             spec = _experiment_spec(args)
-            fields: dict[str, Any] = {}
-            for item in args.scenario.split(","):
-                key, value = _key_values(item, "--scenario")
-                parts = [_cli_value(v) for v in value.split(":")]
-                fields[key] = parts[0] if len(parts) == 1 else parts
-            try:
-                scenario = Scenario(**fields)
-            except TypeError as exc:
-                raise SpecError(f"`--scenario`: {exc}") from None
+            scenario = _scenario_args(args.scenario)
             grid: dict[str, list[Any]] = {}
             for item in args.grid:
                 key, value = _key_values(item, "--grid")
@@ -594,8 +634,10 @@ def _tune(args: argparse.Namespace) -> int:
         json.dump(frame.to_dict(orient="records"), sys.stdout, indent=2, default=_json_default)
         print()
     else:
-        cols = [*grid, "n", "p_promote", "p_promote_low", "p_promote_high", "p_rollback",
-                "p_abort", "time_to_decision", "exposure", "bad_requests"]
+        shown = ["p_promote", "p_promote_low", "p_promote_high", "p_rollback", "p_abort",
+                 "time_to_decision", "time_to_decision_median", "exposure", "bad_requests"]
+        names = [""] if not isinstance(scenario, dict) else [f"_{s}" for s in scenario]
+        cols = [*grid, "n", *(f"{c}{suffix}" for suffix in names for c in shown)]
         print(frame[cols].to_string(index=False, float_format=_fmt_num))
     return EXIT_OK
 

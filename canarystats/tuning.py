@@ -7,11 +7,20 @@ of a grid over an experiment's knobs -- ``tolerance``, ``sample_size`` and
 row per grid point. :func:`pareto_front` keeps the rows no other row beats on
 every objective at once.
 
+Several scenarios run in one call (a mapping of names to scenarios, e.g. an
+equal candidate and a regressed one): each grid point's row then holds every
+scenario's figures, suffixed by its name, so that one frame gives the Pareto
+front of false rollbacks (equal) against exposure to a bad candidate
+(regressed) and time to promote (equal).
+
 Random streams are keyed by (grid point, chunk):
 ``SeedSequence(seed, spawn_key=(point, chunk))``, chunks of
-:data:`canarystats.simulate.CHUNK_SIZE` rollouts. A grid point's figures do not
-depend on the backend (local or Dask), on the order the chunks run in, or on
-the other grid points -- only on the seed and the point's index.
+:data:`canarystats.simulate.CHUNK_SIZE` rollouts. Every scenario of a grid point
+draws from the same streams (common random numbers). A grid point's figures
+under a scenario do not depend on the backend (local or Dask), on the order
+the chunks run in, on the other grid points or on the other scenarios (their
+number, names or order) -- only on the seed and the point's index: a
+scenario's columns equal the frame of a one-scenario run.
 
 Examples
 --------
@@ -21,6 +30,12 @@ Examples
 ...              {"sample_size": [6, 30]}, n=200, rng=1)
 >>> frame["sample_size"].tolist(), frame["p_rollback"].tolist()
 ([6, 30], [0.905, 0.84])
+>>> both = tune(tutorial_spec(),
+...             {"equal": Scenario(request_rate=1.0, mean_latency=0.15),
+...              "worse": Scenario(request_rate=1.0, mean_latency=(0.15, 0.225))},
+...             {"sample_size": [6, 30]}, n=200, rng=1)
+>>> both["p_rollback_worse"].tolist()   # common random numbers: as above
+[0.905, 0.84]
 """
 
 from __future__ import annotations
@@ -39,9 +54,11 @@ from canarystats.errors import SpecError
 from canarystats.simulate import (
     CHUNK_SIZE,
     Scenario,
+    _observation_setup,
     _result_from_parts,
     _seed,
     _simulate_chunk,
+    assessment_times,
 )
 from canarystats.spec import ExperimentSpec
 
@@ -81,11 +98,39 @@ def _apply(spec: ExperimentSpec, keys: Sequence[str], values: Sequence[Any]) -> 
 
 
 def _run_chunk(
-    spec: ExperimentSpec, scenario: Scenario, size: int, seed: int, point: int, chunk: int
+    spec: ExperimentSpec,
+    scenario: Scenario,
+    size: int,
+    seed: int,
+    point: int,
+    chunk: int,
+    bounds: NDArray[np.float64] | None = None,
+    sumsq: bool = False,
 ) -> _Chunk:
     """One chunk of one grid point, from the stream keyed by (point, chunk)."""
     stream = np.random.SeedSequence(seed, spawn_key=(point, chunk))
-    return _simulate_chunk(spec, scenario, size, np.random.default_rng(stream))
+    return _simulate_chunk(spec, scenario, size, np.random.default_rng(stream), bounds, sumsq)
+
+
+def _scenarios(scenario: Any) -> list[tuple[str | None, Scenario]]:
+    """``[(None, scenario)]`` for one Scenario, else the mapping's (name, scenario) pairs."""
+    if isinstance(scenario, Scenario):
+        return [(None, scenario)]
+    if not isinstance(scenario, Mapping) or not scenario:
+        raise SpecError(
+            "`scenario` must be a Scenario or a non-empty mapping of names to Scenarios, "
+            f"got {scenario!r}"
+        )
+    out: list[tuple[str | None, Scenario]] = []
+    for name, value in scenario.items():
+        if not isinstance(name, str) or not name.strip():
+            raise SpecError(f"scenario names must be non-empty strings, got {name!r}")
+        if not isinstance(value, Scenario):
+            raise SpecError(
+                f"scenario {name!r} must be a Scenario, got {type(value).__name__}"
+            )
+        out.append((name, value))
+    return out
 
 
 def _optional(module: str, what: str) -> Any:
@@ -99,7 +144,7 @@ def _optional(module: str, what: str) -> Any:
 
 def tune(
     spec: ExperimentSpec,
-    scenario: Scenario,
+    scenario: Scenario | Mapping[str, Scenario],
     grid: Mapping[str, Sequence[Any]],
     *,
     n: int = 10000,
@@ -108,6 +153,7 @@ def tune(
     backend: str = "local",
     client: Any = None,
     confidence_level: float = 0.95,
+    buckets: bool | Sequence[float] | None = None,
 ) -> pd.DataFrame:
     """Operating characteristics of ``spec`` at every point of ``grid``.
 
@@ -115,8 +161,9 @@ def tune(
     ----------
     spec : ExperimentSpec
         The experiment to tune (scalar parameters).
-    scenario : Scenario
-        Load, latency and errors of each version (the same at every point).
+    scenario : Scenario or mapping of str to Scenario
+        Load, latency and errors of each version (the same at every point);
+        a mapping runs every named scenario at every point (see Returns).
     grid : mapping of str to list
         Parameter name to the values to try; the grid is the Cartesian
         product, in the mapping's order (the last key varies fastest).
@@ -127,7 +174,8 @@ def tune(
         Simulated rollouts per grid point.
     rng : numpy.random.Generator or int, optional
         A seed makes the frame reproducible; grid point ``i``'s chunk ``c``
-        draws from ``SeedSequence(seed, spawn_key=(i, c))``.
+        draws from ``SeedSequence(seed, spawn_key=(i, c))``, under every
+        scenario (common random numbers).
     progress : bool, default False
         Show a tqdm progress bar on stderr, one tick per chunk (the ``tune``
         extra).
@@ -139,6 +187,10 @@ def tune(
         The Dask client; by default the current one (``get_client()``).
     confidence_level : float, default 0.95
         Of the Monte Carlo intervals.
+    buckets : None, bool or sequence of float, default None
+        Histogram bounds of the simulated latencies, as in
+        :func:`canarystats.operating_characteristics` (None: Istio's, when a
+        criterion reads buckets).
 
     Returns
     -------
@@ -147,24 +199,50 @@ def tune(
         then ``p_promote``, ``p_rollback``, ``p_abort`` (Wilson intervals),
         ``time_to_decision``, ``exposure`` (candidate requests) and
         ``bad_requests`` (candidate 5xx), the means with normal intervals,
-        each followed by ``<name>_low`` and ``<name>_high``.
+        ``time_to_decision_median`` and ``time_to_decision_p90`` with
+        order-statistic intervals, each followed by ``<name>_low`` and
+        ``<name>_high``. With a mapping of scenarios, these columns (all but
+        ``n``) come once per scenario, in the mapping's order, suffixed by
+        ``_<scenario name>`` (``p_rollback_equal``, ``exposure_regressed``).
 
     Raises
     ------
     SpecError
-        For an unknown grid key or backend, a grid value the spec rejects,
-        or a missing optional dependency.
+        For an unknown grid key or backend, a grid value the spec rejects, a
+        criterion the simulator cannot serve (see
+        :func:`canarystats.operating_characteristics`), a bad scenario
+        mapping, or a missing optional dependency.
+
+    Notes
+    -----
+    Common random numbers: under every scenario, grid point ``i`` draws from
+    the same streams, so a scenario's figures are those of
+    ``tune(spec, that_scenario, grid, ...)`` with the same seed, whichever
+    other scenarios run beside it. The figures of two scenarios at one point
+    are therefore not independent of each other (each is still a valid
+    estimate with a valid interval); the rows, drawn from different streams,
+    are independent.
+
+    Examples
+    --------
+    >>> from canarystats.data.make_rollouts import tutorial_spec
+    >>> frame = tune(tutorial_spec(),
+    ...              {"equal": Scenario(request_rate=1.0, mean_latency=0.15),
+    ...               "worse": Scenario(request_rate=1.0, mean_latency=(0.15, 0.225))},
+    ...              {"tolerance": [0.2, 0.25]}, n=500, rng=3)
+    >>> frame[["tolerance", "p_rollback_equal", "p_promote_worse"]].to_numpy().tolist()
+    [[0.2, 0.014, 0.104], [0.25, 0.0, 0.786]]
     """
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise SpecError(f"`n` must be an integer >= 1, got {n!r}")
-    if not isinstance(scenario, Scenario):
-        raise SpecError(f"`scenario` must be a Scenario, got {type(scenario).__name__}")
+    named = _scenarios(scenario)
     if backend not in BACKENDS:
         raise SpecError(f"`backend` must be one of {list(BACKENDS)}, got {backend!r}")
     if not 0.0 < confidence_level < 1.0:
         raise SpecError(f"`confidence_level` must lie in (0, 1), got {confidence_level!r}")
     keys, points = _grid_points(grid)
     specs = [_apply(spec, keys, values) for values in points]
+    setups = [_observation_setup(s, buckets) for s in specs]
     seed = _seed(rng)
     if seed is None:
         entropy = np.random.SeedSequence().entropy
@@ -173,8 +251,9 @@ def tune(
     n = int(n)
     n_chunks = -(-n // CHUNK_SIZE)
     tasks = [
-        (p, c, min(CHUNK_SIZE, n - c * CHUNK_SIZE))
+        _Task(point=p, scenario=s, chunk=c, size=min(CHUNK_SIZE, n - c * CHUNK_SIZE))
         for p in range(len(specs))
+        for s in range(len(named))
         for c in range(n_chunks)
     ]
     bar: Any = None
@@ -183,32 +262,60 @@ def tune(
             total=len(tasks), desc="tune", unit="chunk"
         )
     tick: Callable[[], None] = (lambda: bar.update(1)) if bar is not None else (lambda: None)
-    results: dict[tuple[int, int], _Chunk] = {}
+    scenarios = [sc for _, sc in named]
+    results: dict[tuple[int, int, int], _Chunk] = {}
     try:
         if backend == "dask":
-            results = _run_dask(specs, scenario, seed, tasks, client, tick)
+            results = _run_dask(specs, scenarios, setups, seed, tasks, client, tick)
         else:
-            for p, c, size in tasks:
-                results[p, c] = _run_chunk(specs[p], scenario, size, seed, p, c)
+            for t in tasks:
+                results[t.key] = _run_chunk(
+                    specs[t.point], scenarios[t.scenario], t.size, seed, t.point, t.chunk,
+                    *setups[t.point],
+                )
                 tick()
     finally:
         if bar is not None:
             bar.close()
     rows = []
     for p, values in enumerate(points):
-        oc = _result_from_parts(n, [results[p, c] for c in range(n_chunks)])
-        rows.append({**dict(zip(keys, values, strict=True)), **oc.to_dict(confidence_level)})
+        row: dict[str, Any] = dict(zip(keys, values, strict=True))
+        times = assessment_times(specs[p])
+        for s, (name, _) in enumerate(named):
+            parts = [results[p, s, c] for c in range(n_chunks)]
+            figures = _result_from_parts(n, parts, times).to_dict(confidence_level)
+            if name is None:
+                row.update(figures)
+            else:
+                row["n"] = figures.pop("n")
+                row.update({f"{k}_{name}": v for k, v in figures.items()})
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+@attrs.frozen
+class _Task:
+    """One unit of work: a chunk of rollouts of one grid point under one scenario."""
+
+    point: int
+    scenario: int
+    chunk: int
+    size: int
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        return self.point, self.scenario, self.chunk
 
 
 def _run_dask(
     specs: Sequence[ExperimentSpec],
-    scenario: Scenario,
+    scenarios: Sequence[Scenario],
+    setups: Sequence[tuple[NDArray[np.float64] | None, bool]],
     seed: int,
-    tasks: Sequence[tuple[int, int, int]],
+    tasks: Sequence[_Task],
     client: Any,
     tick: Callable[[], None],
-) -> dict[tuple[int, int], _Chunk]:
+) -> dict[tuple[int, int, int], _Chunk]:
     distributed = _optional("distributed", "`backend='dask'`")
     if client is None:
         try:
@@ -216,10 +323,13 @@ def _run_dask(
         except ValueError as exc:
             raise SpecError("`backend='dask'` needs a `client` (no current Dask client)") from exc
     futures = {
-        client.submit(_run_chunk, specs[p], scenario, size, seed, p, c, pure=False): (p, c)
-        for p, c, size in tasks
+        client.submit(
+            _run_chunk, specs[t.point], scenarios[t.scenario], t.size, seed, t.point, t.chunk,
+            *setups[t.point], pure=False,
+        ): t.key
+        for t in tasks
     }
-    results: dict[tuple[int, int], _Chunk] = {}
+    results: dict[tuple[int, int, int], _Chunk] = {}
     for future, value in distributed.as_completed(list(futures), with_results=True):
         results[futures[future]] = value
         tick()
@@ -240,10 +350,10 @@ def pareto_front(
     Parameters
     ----------
     frame : pandas.DataFrame
-        E.g. a :func:`tune` frame, or two of them merged on the grid columns
-        (an equal candidate's ``p_rollback`` is the false-rollback rate, a
-        regressed candidate's ``exposure`` the exposure to a bad candidate,
-        an equal candidate's ``time_to_decision`` the time to promote).
+        E.g. a :func:`tune` frame of several scenarios (an equal candidate's
+        ``p_rollback_equal`` is the false-rollback rate, a regressed
+        candidate's ``exposure_regressed`` the exposure to a bad candidate,
+        an equal candidate's ``time_to_decision_equal`` the time to promote).
     objectives : sequence of str, default ("p_rollback", "exposure", "time_to_decision")
         Numeric columns.
     senses : sequence of {"min", "max"}, optional

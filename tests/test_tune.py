@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
+import attrs
 import numpy as np
 import pandas as pd
 import pytest
 
-from canarystats import InsufficientDataWarning, Scenario, SpecError, pareto_front, tune
+from canarystats import Scenario, SpecError, pareto_front, tune
 from canarystats.cli import main
 from canarystats.data.make_rollouts import tutorial_spec
 
@@ -51,9 +52,9 @@ def test_traffic_and_criterion_parameters_are_applied() -> None:
     # point criteria never stop early: the decision comes at max_iterations * interval
     assert frame["time_to_decision"].tolist() == [60.0, 120.0, 120.0, 240.0]
     assert (frame["p_promote"] == 1.0).all()  # a 10 s threshold always passes
-    # assessment 0 sees no candidate requests: the fixed test's mean is missing there
-    with pytest.warns(InsufficientDataWarning, match="missing values"):
-        methods = tune(SPEC, SLOW, {"method": ["point", "fixed"]}, n=50, rng=1)
+    # the fixed method reads sums of squares, which the simulator draws for it: no missing
+    # values (warnings are errors here)
+    methods = tune(SPEC, SLOW, {"method": ["point", "fixed"]}, n=50, rng=1)
     assert methods["method"].tolist() == ["point", "fixed"]
 
 
@@ -193,3 +194,130 @@ def test_missing_optional_dependency_and_client(monkeypatch: pytest.MonkeyPatch)
     pytest.importorskip("distributed")
     with pytest.raises(SpecError, match="needs a `client`"):
         tune(SPEC, SLOW, {}, n=10, backend="dask")
+
+
+# --------------------------------------------------------------------- several scenarios
+
+EQUAL = Scenario(request_rate=1.0, mean_latency=0.15)
+SCENARIOS = {"equal": EQUAL, "regressed": SLOW}
+
+
+def test_several_scenarios_give_one_row_per_point_with_suffixed_columns() -> None:
+    grid = {"tolerance": [0.2, 0.25], "step_size": [20, 40]}
+    frame = tune(SPEC, SCENARIOS, grid, n=300, rng=7)
+    assert len(frame) == 4
+    assert frame.columns[:3].tolist() == ["tolerance", "step_size", "n"]
+    assert "p_rollback_equal" in frame.columns
+    assert "exposure_regressed" in frame.columns
+    assert "time_to_decision_p90_high_equal" in frame.columns
+    assert "p_rollback" not in frame.columns
+    # common random numbers: each scenario's columns are its one-scenario frame
+    for name, scenario in SCENARIOS.items():
+        alone = tune(SPEC, scenario, grid, n=300, rng=7)
+        figures = [c for c in alone.columns if c not in (*grid, "n")]
+        mine = frame[[*grid, "n", *(f"{c}_{name}" for c in figures)]]
+        mine.columns = alone.columns
+        pd.testing.assert_frame_equal(mine, alone, check_exact=True)
+    # ... and do not depend on the other scenarios or their order
+    swapped = tune(SPEC, {"regressed": SLOW, "equal": EQUAL}, grid, n=300, rng=7)
+    pd.testing.assert_frame_equal(swapped[frame.columns], frame, check_exact=True)
+    # the Pareto front of false rollbacks, exposure to a bad candidate and time to promote
+    front = pareto_front(
+        frame, ("p_rollback_equal", "exposure_regressed", "time_to_decision_equal")
+    )
+    assert 1 <= len(front) <= len(frame)
+
+
+def test_scenario_knobs_and_decision_time_columns_in_a_grid() -> None:
+    # an early-stopping sequential criterion against a tail regression and a diurnal load
+    base = SPEC
+    spec = attrs.evolve(
+        base, traffic_control=attrs.evolve(base.traffic_control, early_stop=True),
+        criteria=[attrs.evolve(c, method="sequential") for c in base.criteria],
+    )
+    scenarios = {
+        "equal": Scenario(request_rate=20.0, mean_latency=0.15, diurnal_amplitude=0.5,
+                          diurnal_period=600.0),
+        "tail": Scenario(request_rate=20.0, mean_latency=0.15, tail_probability=0.1,
+                         tail_factor=6.0),
+    }  # fmt: skip
+    frame = tune(spec, scenarios, {"step_size": [20, 40]}, n=500, rng=3)
+    for name in scenarios:
+        low, mid, high = (frame[f"time_to_decision_median{s}_{name}"] for s in ("_low", "", "_high"))
+        assert ((low <= mid) & (mid <= high)).all()
+        assert (frame[f"time_to_decision_p90_{name}"] >= mid).all()
+    assert (frame["time_to_decision_median_equal"] < 240).all()  # decided early
+    # the tail's mean: 0.15 s (1 + 0.1 (6 - 1)) = 0.225 s, over the 0.2 s threshold
+    assert (frame["p_rollback_tail"] > 0.95).all()
+
+
+def test_bad_scenario_mappings_raise() -> None:
+    with pytest.raises(SpecError, match="non-empty mapping of names to Scenarios"):
+        tune(SPEC, {}, {}, n=10)
+    with pytest.raises(SpecError, match="non-empty mapping"):
+        tune(SPEC, [SLOW], {}, n=10)  # type: ignore[arg-type]
+    with pytest.raises(SpecError, match="scenario names must be non-empty strings"):
+        tune(SPEC, {"": SLOW}, {}, n=10)
+    with pytest.raises(SpecError, match="scenario 'x' must be a Scenario, got dict"):
+        tune(SPEC, {"x": {"request_rate": 1}}, {}, n=10)  # type: ignore[dict-item]
+
+
+def test_dask_process_cluster_equals_the_local_run() -> None:
+    # Two worker processes: the chunks are pickled to other interpreters and back.
+    distributed = pytest.importorskip("distributed")
+    grid = {"sample_size": [6, 30]}
+    local = tune(SPEC, SCENARIOS, grid, n=300, rng=2026)
+    with (
+        distributed.LocalCluster(
+            processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        remote = tune(SPEC, SCENARIOS, grid, n=300, rng=2026, backend="dask", client=client)
+    pd.testing.assert_frame_equal(local, remote, check_exact=True)
+
+
+def test_cli_tune_several_named_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["tune", "--scenario", "equal:request_rate=1,mean_latency=0.15",
+            "--scenario", "regressed:request_rate=1,mean_latency=0.15:0.225",
+            "--grid", "sample_size=6,30", "-n", "200", "--seed", "1"]
+    assert main([*argv, "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    want = tune(SPEC, SCENARIOS, {"sample_size": [6, 30]}, n=200, rng=1)
+    assert [r["p_rollback_equal"] for r in rows] == want["p_rollback_equal"].tolist()
+    assert [r["exposure_regressed"] for r in rows] == want["exposure_regressed"].tolist()
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "p_promote_equal" in out
+    assert "time_to_decision_median_regressed" in out
+    # the new knobs parse like the others
+    knobs = ["tune", "--scenario", "request_rate=2,mean_latency=0.1,latency_shift=0.05,"
+             "tail_probability=0.1,tail_factor=5,diurnal_amplitude=0.5,diurnal_period=3600,"
+             "diurnal_offset=900,latency_distribution=gamma", "-n", "50", "--seed", "2",
+             "--format", "csv"]  # fmt: skip
+    assert main(knobs) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.startswith("n,p_promote,")
+    assert "time_to_decision_p90" in header
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--scenario", "a:request_rate=1,mean_latency=0.1", "--scenario",
+          "request_rate=1,mean_latency=0.2"], "give every scenario a name"),
+        (["--scenario", "a:request_rate=1,mean_latency=0.1", "--scenario",
+          "a:request_rate=1,mean_latency=0.2"], "the name 'a' is given twice"),
+        (["--scenario", " :request_rate=1,mean_latency=0.1"], "empty name"),
+        (["--scenario", "request_rate=1,mean_latency=0.1,tail_factor=0.5"], "`tail_factor`"),
+        (["--scenario", "request_rate=1,mean_latency=0.1,diurnal_amplitude=1"],
+         "`diurnal_amplitude`"),
+    ],
+)  # fmt: skip
+def test_cli_tune_bad_scenarios(
+    capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    assert main(["tune", "-n", "10", *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("canarystats: error:")
+    assert message in err
