@@ -1633,6 +1633,9 @@ class SequentialMethod:
         return new_state, verdict, reason, np.asarray(abort, dtype=bool)
 
 
+#: ``extras["sequential_test"]`` choices of a sequential criterion (the default first):
+#: each version's confidence sequence, the point-process rate-ratio test, the two-sample
+#: mSPRT, and the quantile test.
 SEQUENTIAL_TESTS: tuple[str, ...] = ("confidence_sequence", "point_process", "msprt", "quantile")
 
 

@@ -168,8 +168,9 @@ __all__ = [
     "state_to_iter8",
 ]
 
-#: The only ``apiVersion`` and ``kind`` read and written.
+#: The only ``apiVersion`` read and written.
 API_VERSION = "iter8.tools/v1alpha1"
+#: The only ``kind`` read and written.
 KIND = "Experiment"
 
 #: The CRD's strategy names that differ from canarystats' (the REST API's) names.

@@ -187,7 +187,7 @@ def _listed(items: Sequence[str], limit: int = 3) -> str:
 
 @attrs.frozen(kw_only=True)
 class InputReport:
-    """What :func:`load_rollouts` found, repaired and rejected in a recorded rollout.
+    """What :func:`~canarystats.adapters.frames.load_rollouts` found, repaired and rejected.
 
     Every row read is accounted for exactly once: ``rows_read == rows_used +
     sum(rows_not_compared.values()) + duplicates_dropped +
