@@ -502,7 +502,10 @@ def test_pareto_front_more_objectives_and_senses():
     ax = plot_pareto_front(frame, "a", "b", objectives=["a", "b", "c"],
                            senses=["min", "min", "max"]).axes[0]
     assert "Pareto front (3)" in _scatters(ax)
+    assert ax.get_lines() == []  # a front in three objectives is not a curve in (a, b)
     ax = plot_pareto_front(frame, "a", "c", senses=["min", "max"]).axes[0]
+    (line,) = ax.get_lines()  # a front in the plotted plane: joined in order of `x`
+    np.testing.assert_array_equal(line.get_xydata(), [[1.0, 0.0], [2.0, 5.0]])
     np.testing.assert_array_equal(_scatters(ax)["Pareto front (2)"].get_offsets(),
                                   [[1.0, 0.0], [2.0, 5.0]])
     with pytest.raises(cs.SpecError, match="`frame` has no column 'd'"):

@@ -198,7 +198,8 @@ def plot_pareto_front(
 
     Every row of ``frame`` is a grey point at ``(x, y)``; the rows of
     :func:`canarystats.pareto_front` (those no other row beats on every
-    objective at once) are drawn larger and joined in order of ``x``.
+    objective at once) are drawn larger; when the objectives are ``x`` and
+    ``y`` alone, the front is joined as a line in order of ``x``.
 
     Parameters
     ----------
@@ -263,9 +264,12 @@ def plot_pareto_front(
                     label="_nolegend_")
     ax.scatter(fx, fy, color="tab:gray", s=25, label=f"grid points ({len(frame)})")
     px, py = front[x].to_numpy(dtype=np.float64), front[y].to_numpy(dtype=np.float64)
-    order = np.argsort(px, kind="stable")
-    ax.plot(px[order], py[order], color="tab:red", linestyle="--", linewidth=1,
-            label="_nolegend_")
+    if set(objectives) == {x, y}:
+        # a front in the plotted plane is a staircase; a front in more objectives is not a
+        # curve in this plane, so its points are not joined
+        order = np.lexsort((py, px))
+        ax.plot(px[order], py[order], color="tab:red", linestyle="--", linewidth=1,
+                label="_nolegend_")
     ax.scatter(px, py, color="tab:red", s=70, zorder=3, label=f"Pareto front ({len(front)})")
     for (_, row), xi, yi in zip(front.iterrows(), px, py, strict=True):
         if annotate:

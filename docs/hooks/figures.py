@@ -145,6 +145,41 @@ def rank_summary() -> Figure:
     return plot_rank_summary(classification, names=["p50 latency", "db latency"], score=score)
 
 
+@figure("operating-characteristics.png")
+def operating_characteristics() -> Figure:
+    """The tutorial experiment at 1 request/s: P(promote) and P(rollback) against the regression."""
+    import pandas as pd
+
+    import canarystats as cs
+    from canarystats.plot import plot_operating_characteristics
+
+    spec = cs.load_experiment(cs.data.tutorial_experiment_path())
+    rows = []
+    for ratio in (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6):
+        scenario = cs.Scenario(request_rate=1.0, mean_latency=(0.15, 0.15 * ratio))
+        oc = cs.operating_characteristics(spec, scenario, n=4000, rng=2026)
+        rows.append({"candidate / baseline mean latency": ratio, **oc.to_dict()})
+    return plot_operating_characteristics(pd.DataFrame(rows), "candidate / baseline mean latency")
+
+
+@figure("pareto-front.png")
+def pareto_front() -> Figure:
+    """A tolerance x step grid of the tutorial experiment, an equal and a +50 % candidate."""
+    import canarystats as cs
+    from canarystats.plot import plot_pareto_front
+
+    spec = cs.load_experiment(cs.data.tutorial_experiment_path())
+    scenarios = {
+        "equal": cs.Scenario(request_rate=1.0, mean_latency=0.15),
+        "worse": cs.Scenario(request_rate=1.0, mean_latency=(0.15, 0.225)),
+    }
+    grid = {"tolerance": [0.2, 0.225, 0.25], "step_size": [10, 20, 40]}
+    frame = cs.tune(spec, scenarios, grid, n=4000, rng=2026)
+    return plot_pareto_front(
+        frame, "p_promote_worse", "exposure_worse", annotate=["tolerance", "step_size"]
+    )
+
+
 def render(func: FigureFunction) -> bytes:
     """A figure function's figure as PNG bytes."""
     fig = func()
