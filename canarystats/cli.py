@@ -102,7 +102,8 @@ def _parser() -> argparse.ArgumentParser:
         help="recorded rollout table, CSV or Parquet (repeatable; a `rollout` column may "
         "hold several rollouts)",
     )
-    rp.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    rp.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                    help="how each rollout's timeline is printed (default: table)")
     rp.add_argument(
         "--compat",
         choices=("iter8",),
@@ -469,7 +470,8 @@ def _add_plan_parser(sub: Any) -> None:
     )
     pp.add_argument("--experiment", metavar="PATH", help="Iter8 v0.1 Experiment YAML file")
     pp.add_argument("--rate", type=float, help="requests per second to the service")
-    pp.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    pp.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                    help="how the schedule is printed (default: table)")
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -548,7 +550,8 @@ def _add_tune_parser(sub: Any) -> None:
     tp.add_argument("-n", type=int, default=10000, help="rollouts per grid point (10000)")
     tp.add_argument("--seed", type=int, default=None, help="random seed (reproducible output)")
     tp.add_argument("--progress", action="store_true", help="progress bar on stderr (tqdm)")
-    tp.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    tp.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                    help="how the operating characteristics are printed (default: table)")
 
 
 def _cli_value(text: str) -> Any:
