@@ -432,11 +432,11 @@ def routing_step(
         candidate = np.minimum(100.0 - baseline_wins / draws * 100.0, max_pct)
     candidate = np.maximum(candidate, 0.0)
     win_share = np.asarray(share, dtype=np.float64)
-    new_state, result = finish_step(
+    # as every strategy's result: the split computed for every slice (`result.active` tells
+    # which were assessed; the state of slices done before keeps their split)
+    return finish_step(
         RoutingState, spec, state, judged, candidate, seed=state.seed, win_share=win_share
     )
-    # the routings report the split each slice holds (slices done before keep theirs)
-    return new_state, attrs.evolve(result, traffic=new_state.traffic)
 
 
 def posterior_bayesian_routing_step(
