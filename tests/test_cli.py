@@ -65,7 +65,6 @@ def test_csv_format_and_compat(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_parquet_data_and_explicit_experiment(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    pytest.importorskip("pyarrow")
     frame = bundled.load_rollout("promoted")
     path = tmp_path / "mine.parquet"
     frame.to_parquet(path)

@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import attrs
+import matplotlib  # the test extra installs it: never skipped
 import numpy as np
 import pytest
 
-matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 
 from matplotlib.collections import PathCollection  # noqa: E402

@@ -7,12 +7,12 @@ the statistics functions return.
 from __future__ import annotations
 
 import attrs
+import matplotlib  # the test extra installs it: never skipped
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
-matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 
 from matplotlib.collections import PathCollection, PolyCollection  # noqa: E402

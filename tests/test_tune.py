@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import attrs
 import numpy as np
@@ -78,26 +79,12 @@ def test_bad_arguments_raise() -> None:
 
 
 def test_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("tqdm")
     quiet = tune(SPEC, SLOW, GRID, n=100, rng=3)
     shown = tune(SPEC, SLOW, GRID, n=100, rng=3, progress=True)
     pd.testing.assert_frame_equal(quiet, shown, check_exact=True)
     err = capsys.readouterr().err
     assert "tune" in err
     assert "4/4" in err
-
-
-def test_dask_backend_equals_the_local_run() -> None:
-    distributed = pytest.importorskip("distributed")
-    local = tune(SPEC, SLOW, GRID, n=300, rng=2026)
-    with (
-        distributed.LocalCluster(
-            processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        remote = tune(SPEC, SLOW, GRID, n=300, rng=2026, backend="dask", client=client)
-    pd.testing.assert_frame_equal(local, remote, check_exact=True)
 
 
 def test_pareto_front_on_a_hand_made_frame() -> None:
@@ -191,7 +178,6 @@ def test_missing_optional_dependency_and_client(monkeypatch: pytest.MonkeyPatch)
         m.setattr(canarystats.tuning.importlib, "import_module", no_tqdm)
         with pytest.raises(SpecError, match=r"needs tqdm: pip install 'canarystats\[tune\]'"):
             tune(SPEC, SLOW, {}, n=10, progress=True)
-    pytest.importorskip("distributed")
     with pytest.raises(SpecError, match="needs a `client`"):
         tune(SPEC, SLOW, {}, n=10, backend="dask")
 
@@ -262,21 +248,28 @@ def test_bad_scenario_mappings_raise() -> None:
         tune(SPEC, {"x": {"request_rate": 1}}, {}, n=10)  # type: ignore[dict-item]
 
 
-def test_dask_process_cluster_equals_the_local_run() -> None:
-    # Two worker processes: the chunks are pickled to other interpreters and back.
-    distributed = pytest.importorskip("distributed")
-    grid = {"sample_size": [6, 30]}
-    local = tune(SPEC, SCENARIOS, grid, n=300, rng=2026)
+@pytest.mark.parametrize(
+    ("processes", "scenario", "grid"),
+    [
+        (False, SLOW, GRID),  # threads in this interpreter, one scenario
+        # two worker processes: the chunks are pickled to other interpreters and back
+        (True, SCENARIOS, {"sample_size": [6, 30]}),
+    ],
+    ids=["threads", "processes"],
+)
+def test_dask_backend_equals_the_local_run(processes: bool, scenario: Any, grid: Any) -> None:
+    import distributed  # the test extra installs it: never skipped
+
+    local = tune(SPEC, scenario, grid, n=300, rng=2026)
     with (
         distributed.LocalCluster(
-            processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None
+            processes=processes, n_workers=2 if processes else 1, threads_per_worker=1,
+            dashboard_address=None,
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        remote = tune(SPEC, SCENARIOS, grid, n=300, rng=2026, backend="dask", client=client)
+        remote = tune(SPEC, scenario, grid, n=300, rng=2026, backend="dask", client=client)
     pd.testing.assert_frame_equal(local, remote, check_exact=True)
-
-
 def test_cli_tune_several_named_scenarios(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["tune", "--scenario", "equal:request_rate=1,mean_latency=0.15",
             "--scenario", "regressed:request_rate=1,mean_latency=0.15:0.225",
