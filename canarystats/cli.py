@@ -550,6 +550,11 @@ def _add_tune_parser(sub: Any) -> None:
     tp.add_argument("-n", type=int, default=10000, help="rollouts per grid point (10000)")
     tp.add_argument("--seed", type=int, default=None, help="random seed (reproducible output)")
     tp.add_argument("--progress", action="store_true", help="progress bar on stderr (tqdm)")
+    tp.add_argument(
+        "--sums-of-squares", action="store_true",
+        help="simulate a pipeline that records sums of squared latencies (Istio does not), "
+        "which methods fixed, group_sequential and sequential need on iter8_latency",
+    )
     tp.add_argument("--format", choices=("table", "json", "csv"), default="table",
                     help="how the operating characteristics are printed (default: table)")
 
@@ -624,7 +629,7 @@ def _tune(args: argparse.Namespace) -> int:
                 grid[key] = [_cli_value(v) for v in value.split(",")]
             frame = tune(
                 spec, scenario, grid, n=args.n, rng=args.seed,
-                progress=args.progress,
+                progress=args.progress, sums_of_squares=args.sums_of_squares,
             )
         except (SpecError, DataError, OSError) as exc:
             print(f"canarystats: error: {exc}", file=sys.stderr)

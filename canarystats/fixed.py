@@ -46,7 +46,7 @@ from canarystats._arrays import array_field
 from canarystats.errors import SpecError
 from canarystats.observations import Observations, Reason, Verdict
 from canarystats.spec import Criterion, check_param_shape
-from canarystats.tolerances import _warn_bad, register_method
+from canarystats.tolerances import _missing_moments, _warn_bad, register_method
 
 __all__ = [
     "ALTERNATIVES",
@@ -1020,7 +1020,7 @@ class FixedMethod:
         reason[missing] = Reason.MISSING_VALUE
         reason[bad] = Reason.BAD_DATA
         _warn_bad(bad, criterion, "bad data", "infinite or negative values")
-        _warn_bad(missing, criterion, "missing", "missing values")
+        _warn_bad(missing, criterion, "missing", _missing_moments(observations))
         abort = failed if criterion.stop_on_failure else np.zeros(batch, dtype=bool)
         new_state = FixedState(statistic=stat, pvalue=np.where(valid, p_less, np.nan))
         return new_state, verdict, reason, np.asarray(abort, dtype=bool)

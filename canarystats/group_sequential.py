@@ -49,7 +49,7 @@ from canarystats.errors import CanaryStatsWarning, SpecError
 from canarystats.fixed import _check_criterion, criterion_statistic
 from canarystats.observations import Observations, Reason, Verdict
 from canarystats.spec import Criterion, check_param_shape
-from canarystats.tolerances import _warn_bad, register_method
+from canarystats.tolerances import _missing_moments, _warn_bad, register_method
 
 __all__ = [
     "PLANNED_LOOKS_MESSAGE",
@@ -833,12 +833,17 @@ class GroupSequentialMethod:
         early = looking & (t_obs >= 1.0) & (look < k_plan)
         t_now = np.where(last, 1.0, t_obs)
         info = np.array(state.information)
-        idx = np.nonzero(looking)
-        info[(*idx, look[idx] - 1)] = t_now[idx]
+        # boolean masks (not np.nonzero) so that a 0-d batch indexes like any other
+        rows = info[looking]  # (m, K): the slices looking now
+        rows[np.arange(rows.shape[0]), look[looking] - 1] = t_now[looking]
+        info[looking] = rows
 
         bound = np.array(state.bound)
         if looking.any():
-            bound[idx] = _look_bounds(info[idx], look[idx], alpha[idx], criterion.spending)
+            bound[looking] = _look_bounds(
+                info[looking], look[looking], np.broadcast_to(alpha, batch)[looking],
+                criterion.spending,
+            )
         passed = looking & (z >= bound)
         failed = looking & (z <= -bound)
         verdict = np.array(state.verdict)
@@ -852,7 +857,7 @@ class GroupSequentialMethod:
         reason[current & missing] = Reason.MISSING_VALUE
         reason[current & bad] = Reason.BAD_DATA
         _warn_bad(bad & open_, criterion, "bad data", "infinite or negative values")
-        _warn_bad(missing & open_, criterion, "missing", "missing values")
+        _warn_bad(missing & open_, criterion, "missing", _missing_moments(observations))
         for mask, what in (
             (early, "the planned information was reached before the last planned look; "
                     "this look spent the rest of alpha"),

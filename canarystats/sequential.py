@@ -65,7 +65,7 @@ from canarystats._arrays import array_field
 from canarystats.errors import SpecError
 from canarystats.observations import Observations, Reason, Verdict
 from canarystats.spec import Criterion, check_param_shape
-from canarystats.tolerances import _warn_bad, register_method
+from canarystats.tolerances import _missing_moments, _warn_bad, register_method
 
 __all__ = [
     "QUANTILE_BOUNDS",
@@ -1551,7 +1551,8 @@ class SequentialMethod:
             keep = valid[..., None]
             return self._finish(
                 criterion, batch, valid, missing, bad, sufficient, good, worse,
-                SequentialState(
+                missing_what=_missing_moments(observations),
+                new_state=SequentialState(
                     lower=state.lower,
                     upper=state.upper,
                     count=np.where(keep, n, state.count),
@@ -1601,7 +1602,8 @@ class SequentialMethod:
             state, lower=new_lower, upper=new_upper, count=new_count, total=new_total
         )
         return self._finish(
-            criterion, batch, valid, missing, bad, sufficient, good, worse, new_state
+            criterion, batch, valid, missing, bad, sufficient, good, worse, new_state,
+            missing_what="missing values" if quantile else _missing_moments(observations),
         )
 
     def _finish(
@@ -1615,6 +1617,7 @@ class SequentialMethod:
         good: NDArray[np.bool_],
         worse: NDArray[np.bool_],
         new_state: SequentialState,
+        missing_what: str = "missing values",
     ) -> tuple[SequentialState, NDArray[np.int8], NDArray[np.int8], NDArray[np.bool_]]:
         passed = good & ~worse & sufficient
         failed = worse & ~good & sufficient
@@ -1628,7 +1631,7 @@ class SequentialMethod:
         reason[missing] = Reason.MISSING_VALUE
         reason[bad] = Reason.BAD_DATA
         _warn_bad(bad, criterion, "bad data", "infinite, negative or decreasing values")
-        _warn_bad(missing, criterion, "missing", "missing values")
+        _warn_bad(missing, criterion, "missing", missing_what)
         abort = failed if criterion.stop_on_failure else np.zeros(batch, dtype=bool)
         return new_state, verdict, reason, np.asarray(abort, dtype=bool)
 

@@ -951,10 +951,19 @@ class OperatingCharacteristicsResult:
 
 
 def _observation_setup(
-    spec: ExperimentSpec, buckets: bool | Sequence[float] | None
+    spec: ExperimentSpec, buckets: bool | Sequence[float] | None, sums_of_squares: bool = False
 ) -> tuple[NDArray[np.float64] | None, bool]:
     """The bucket bounds to draw (None: none) and whether to draw sums of squares."""
     bucket_reader, sumsq_reader = _observation_needs(spec)
+    if not isinstance(sums_of_squares, bool):
+        raise SpecError(f"`sums_of_squares` must be True or False, got {sums_of_squares!r}")
+    if sumsq_reader is not None and not sums_of_squares:
+        raise SpecError(
+            f"criterion {sumsq_reader} needs each version's sum of squared latencies, which "
+            "Istio does not record (a replay of Istio data leaves it INCONCLUSIVE); pass "
+            "`sums_of_squares=True` (`canarystats tune --sums-of-squares`) to simulate a pipeline "
+            "that records them"
+        )
     if buckets is None:
         bounds = _bounds(True) if bucket_reader else None
     else:
@@ -1022,6 +1031,7 @@ def operating_characteristics(
     n: int = 10000,
     rng: Any = None,
     buckets: bool | Sequence[float] | None = None,
+    sums_of_squares: bool = False,
 ) -> OperatingCharacteristicsResult:
     """P(promote), P(rollback), P(abort), time to decision and cost, by simulation.
 
@@ -1051,6 +1061,13 @@ def operating_characteristics(
         (0.005 .. 10 s) only when a criterion reads buckets; True (Istio's)
         or finite upper bounds draw them always; False never (a criterion
         that reads them is then a :class:`SpecError`).
+    sums_of_squares : bool, default False
+        Whether the simulated pipeline records each version's sum of squared
+        latencies, which ``method="fixed"``, ``"group_sequential"`` and
+        ``"sequential"`` need on a mean. Istio records none, so by default a
+        criterion that needs them is a :class:`SpecError` rather than figures
+        for data the user's pipeline cannot give; True draws them for such
+        criteria (see below).
 
     Returns
     -------
@@ -1062,7 +1079,8 @@ def operating_characteristics(
         For a criterion on a metric the simulator does not produce (naming
         it), a criterion that needs raw per-request samples (``ranks`` with
         ``scale_check``) or a distribution of a rate metric (``ranks``, the
-        sequential ``quantile`` test), and bad arguments.
+        sequential ``quantile`` test), a criterion that needs sums of squares
+        without ``sums_of_squares=True``, and bad arguments.
 
     Notes
     -----
@@ -1086,11 +1104,12 @@ def operating_characteristics(
       sequential ``quantile`` test, ``method="bayes"`` without ``scale`` (it
       estimates the spread from the histogram, as on Istio data) or with
       ``model="lognormal"``, and the posterior routing strategies;
-    - ``sumsq`` when a method needs the sample variance and Istio has none
-      to give: ``"fixed"``, ``"group_sequential"`` and ``"sequential"``
-      (confidence sequence or mSPRT on a mean). These figures therefore
-      describe a pipeline that records the sum of squares (Istio does not:
-      a replay of Istio data leaves such criteria undecided). Given the sum
+    - ``sumsq``, with ``sums_of_squares=True``, when a method needs the
+      sample variance and Istio has none to give: ``"fixed"``,
+      ``"group_sequential"`` and ``"sequential"`` (confidence sequence or
+      mSPRT on a mean). These figures describe a pipeline that records the
+      sum of squares (Istio does not: a replay of Istio data leaves such
+      criteria INCONCLUSIVE, which is why the switch is off by default). Given the sum
       ``S`` of ``n`` requests, ``sumsq = S**2 (1/n + (1 - 1/n) B)`` with
       ``B`` Beta-distributed to match the exact first two moments for Gamma
       latencies with the scenario's CV (exact for ``n = 2``, and in the
@@ -1114,7 +1133,7 @@ def operating_characteristics(
         raise SpecError(f"`n` must be an integer >= 1, got {n!r}")
     if not isinstance(scenario, Scenario):
         raise SpecError(f"`scenario` must be a Scenario, got {type(scenario).__name__}")
-    bounds, sumsq = _observation_setup(spec, buckets)
+    bounds, sumsq = _observation_setup(spec, buckets, sums_of_squares)
     seed = _seed(rng)
     n = int(n)
     n_chunks = -(-n // CHUNK_SIZE)

@@ -236,6 +236,21 @@ class PointState:
     value: NDArray[np.float64] = attrs.field(eq=attrs.cmp_using(eq=np.array_equal))
 
 
+def _missing_moments(observations: Observations) -> str:
+    """The "missing" warning's words for a method that needs a mean's ``sum`` and ``sumsq``.
+
+    Names the absent field when the observations of a mean carry no ``sumsq``
+    (Istio records none), since their ``value`` alone looks complete.
+    """
+    if observations.successes is None and observations.sumsq is None:
+        absent = "`sumsq`" if observations.sum is not None else "`sum` and `sumsq`"
+        return (
+            f"missing values (the observations have no {absent}, which this method needs "
+            "for a mean; Istio records no sums of squares)"
+        )
+    return "missing values"
+
+
 def _warn_bad(mask: NDArray[np.bool_], criterion: Criterion, kind: str, what: str) -> None:
     n = int(np.count_nonzero(mask))
     if n:

@@ -154,6 +154,7 @@ def tune(
     client: Any = None,
     confidence_level: float = 0.95,
     buckets: bool | Sequence[float] | None = None,
+    sums_of_squares: bool = False,
 ) -> pd.DataFrame:
     """Operating characteristics of ``spec`` at every point of ``grid``.
 
@@ -191,6 +192,11 @@ def tune(
         Histogram bounds of the simulated latencies, as in
         :func:`canarystats.operating_characteristics` (None: Istio's, when a
         criterion reads buckets).
+    sums_of_squares : bool, default False
+        Whether the simulated pipeline records sums of squared latencies, as
+        in :func:`canarystats.operating_characteristics`: by default (as
+        Istio) not, and a grid point whose criterion needs them is a
+        :class:`SpecError`.
 
     Returns
     -------
@@ -242,7 +248,7 @@ def tune(
         raise SpecError(f"`confidence_level` must lie in (0, 1), got {confidence_level!r}")
     keys, points = _grid_points(grid)
     specs = [_apply(spec, keys, values) for values in points]
-    setups = [_observation_setup(s, buckets) for s in specs]
+    setups = [_observation_setup(s, buckets, sums_of_squares) for s in specs]
     seed = _seed(rng)
     if seed is None:
         entropy = np.random.SeedSequence().entropy

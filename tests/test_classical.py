@@ -12,6 +12,7 @@ import json
 import warnings
 from pathlib import Path
 
+import attrs
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
@@ -412,3 +413,24 @@ def test_module_doctests(name: str) -> None:
     module = importlib.import_module(f"canarystats.{name}")
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+@pytest.mark.parametrize("method", ["fixed", "group_sequential"])
+def test_a_single_experiment_judges_as_a_batch_of_one(method: str) -> None:
+    # the batch shape () is a batch like any other: three looks of one experiment give the
+    # verdicts, reasons and state of the same looks in a batch of one
+    crit = Criterion(metric="iter8_error_rate", tolerance_type="delta", tolerance=0.2,
+                     method=method, sample_size=10, looks=3)
+    state0 = state1 = None
+    for k, (errors_b, errors_c) in enumerate([(10.0, 9.0), (22.0, 15.0), (31.0, 18.0)]):
+        n = 1000.0 * (k + 1)
+        obs = Observations(count=[n, n], value=[errors_b / n, errors_c / n],
+                           successes=[errors_b, errors_c])
+        one = evaluate_criterion(crit, obs, state=state0)
+        batch = evaluate_criterion(
+            crit, Observations(count=[[n, n]], value=[[errors_b / n, errors_c / n]],
+                               successes=[[errors_b, errors_c]]), state=state1)
+        assert (one.verdict, one.reason) == (batch.verdict[0], batch.reason[0])
+        for name in attrs.fields_dict(type(one.state)):
+            np.testing.assert_array_equal(getattr(one.state, name), getattr(batch.state, name)[0])
+        state0, state1 = one.state, batch.state

@@ -698,3 +698,19 @@ def test_sequential_test_option_errors() -> None:
         evaluate_criterion(Criterion(metric="m", tolerance_type="delta", tolerance=0.2,
                                      method="sequential",
                                      extras={"sequential_test": "point_process"}), obs)
+
+
+@pytest.mark.parametrize("method", ["sequential", "fixed", "group_sequential"])
+def test_a_mean_without_sums_of_squares_names_the_missing_field(method: str) -> None:
+    # Istio gives a mean latency's `sum` and `count` but no `sumsq`: the observation looks
+    # complete, so the warning must say which field these methods lack.
+    crit = cs.Criterion(metric="iter8_latency", tolerance_type="threshold", tolerance=0.2,
+                        method=method, sample_size=10,
+                        **({"looks": 3} if method == "group_sequential" else {}))
+    obs = cs.Observations(count=[100.0, 100.0], value=[0.1, 0.1], sum=[10.0, 10.0])
+    with pytest.warns(cs.InsufficientDataWarning, match=r"no `sumsq`.*Istio records no sums"):
+        result = cs.evaluate_criterion(crit, obs)
+    assert (result.verdict, result.reason) == (cs.Verdict.INCONCLUSIVE, cs.Reason.MISSING_VALUE)
+    value_only = cs.Observations(count=[100.0, 100.0], value=[0.1, 0.1])
+    with pytest.warns(cs.InsufficientDataWarning, match=r"no `sum` and `sumsq`"):
+        cs.evaluate_criterion(crit, value_only)

@@ -53,9 +53,11 @@ def test_traffic_and_criterion_parameters_are_applied() -> None:
     # point criteria never stop early: the decision comes at max_iterations * interval
     assert frame["time_to_decision"].tolist() == [60.0, 120.0, 120.0, 240.0]
     assert (frame["p_promote"] == 1.0).all()  # a 10 s threshold always passes
-    # the fixed method reads sums of squares, which the simulator draws for it: no missing
-    # values (warnings are errors here)
-    methods = tune(SPEC, SLOW, {"method": ["point", "fixed"]}, n=50, rng=1)
+    # the fixed method reads sums of squares, which the simulator draws for it when told the
+    # pipeline records them: no missing values (warnings are errors here)
+    methods = tune(SPEC, SLOW, {"method": ["point", "fixed"]}, n=50, rng=1, sums_of_squares=True)
+    with pytest.raises(SpecError, match="method 'fixed'.*`sums_of_squares=True`"):
+        tune(SPEC, SLOW, {"method": ["point", "fixed"]}, n=50, rng=1)
     assert methods["method"].tolist() == ["point", "fixed"]
 
 
@@ -152,6 +154,17 @@ def test_cli_tune_bad_input(capsys: pytest.CaptureFixture[str], extra: list[str]
     assert err.startswith("canarystats: error:")
 
 
+def test_cli_tune_sums_of_squares(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["tune", "-n", "20", "--seed", "1", "--scenario", "request_rate=5,mean_latency=0.1",
+            "--grid", "method=fixed", "--format", "json"]
+    assert main(argv) == 2
+    assert "`canarystats tune --sums-of-squares`" in capsys.readouterr().err
+    assert main([*argv, "--sums-of-squares"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["method"] == "fixed"
+    assert row["n"] == 20
+
+
 def test_module_doctests() -> None:
     import doctest
 
@@ -227,7 +240,7 @@ def test_scenario_knobs_and_decision_time_columns_in_a_grid() -> None:
         "tail": Scenario(request_rate=20.0, mean_latency=0.15, tail_probability=0.1,
                          tail_factor=6.0),
     }  # fmt: skip
-    frame = tune(spec, scenarios, {"step_size": [20, 40]}, n=500, rng=3)
+    frame = tune(spec, scenarios, {"step_size": [20, 40]}, n=500, rng=3, sums_of_squares=True)
     for name in scenarios:
         low, mid, high = (frame[f"time_to_decision_median{s}_{name}"] for s in ("_low", "", "_high"))
         assert ((low <= mid) & (mid <= high)).all()
