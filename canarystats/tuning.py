@@ -385,7 +385,11 @@ def pareto_front(
         )
     for name, sense in zip(objectives, senses, strict=True):
         if name not in frame.columns:
-            raise SpecError(f"objective {name!r} is not a column of the frame")
+            # a frame of several scenarios has each figure once per scenario, suffixed
+            suffixed = [str(c) for c in frame.columns if str(c).startswith(f"{name}_")
+                        and not str(c).startswith((f"{name}_low", f"{name}_high"))]
+            hint = f" (the frame has {suffixed}: name a scenario's column)" if suffixed else ""
+            raise SpecError(f"objective {name!r} is not a column of the frame{hint}")
         if sense not in ("min", "max"):
             raise SpecError(f"sense of {name!r} must be 'min' or 'max', got {sense!r}")
     sign = np.array([1.0 if s == "min" else -1.0 for s in senses])

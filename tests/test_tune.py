@@ -113,8 +113,12 @@ def test_pareto_front_on_a_hand_made_frame() -> None:
 
 def test_pareto_front_rejects_bad_input() -> None:
     frame = pd.DataFrame({"x": [1.0, np.nan], "y": [1.0, 2.0]})
-    with pytest.raises(SpecError, match="is not a column"):
+    with pytest.raises(SpecError, match=r"'z' is not a column of the frame$"):
         pareto_front(frame, ["x", "z"])
+    # a frame of several scenarios: the error names the scenarios' columns
+    scenarios = pd.DataFrame({"y_equal": [1.0], "y_low_equal": [0.5], "y_worse": [2.0]})
+    with pytest.raises(SpecError, match=r"the frame has \['y_equal', 'y_worse'\]"):
+        pareto_front(scenarios, ["y"])
     with pytest.raises(SpecError, match="one of 'min'/'max' per objective"):
         pareto_front(frame, ["x", "y"], ["min"])
     with pytest.raises(SpecError, match="must be 'min' or 'max'"):
