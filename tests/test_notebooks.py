@@ -13,10 +13,20 @@ import pytest
 # the test extra installs all four: these tests are never skipped
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
+#: The environment variables that point replay_a_rollout at a Prometheus server (unset here:
+#: the bundled data; tests/integration/test_notebook_prometheus.py sets them).
+SERVER_VARIABLES = (
+    "CANARYSTATS_PROMETHEUS_URL", "CANARYSTATS_PROMETHEUS_TOKEN", "CANARYSTATS_START",
+    "CANARYSTATS_END", "CANARYSTATS_EXPERIMENT", "CANARYSTATS_NAMESPACE", "CANARYSTATS_TELEMETRY",
+)  # fmt: skip
 
 
 #: Figures a notebook's prose quotes, which its executed outputs must show (seeded runs).
 QUOTED = {
+    "replay_a_rollout": [
+        "0.320",  # the rolled-back candidate's final mean latency
+        "passed from iteration 1 on",  # the promoted candidate's first PASS
+    ],
     "tuning_criteria": [
         "3.9875", "0.1019", "0.0154",  # the bundled rollouts: rate, baseline latency and 5xx
         "623.2", "0.134", "0.871", "239.2", "0.529", "0.484", "0.990",  # the plan and its power
@@ -59,7 +69,9 @@ def test_committed_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_executes(path, tmp_path):
+def test_executes(path, tmp_path, monkeypatch):
+    for name in SERVER_VARIABLES:  # the kernel inherits the environment
+        monkeypatch.delenv(name, raising=False)
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
