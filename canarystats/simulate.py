@@ -595,7 +595,8 @@ def simulate_rollouts(
     records no sum of squares, so the table has none: a criterion whose
     method needs one (``"fixed"``, ``"group_sequential"``, ``"sequential"``
     on a mean) sees it missing, in the closed loop as in a replay of the
-    table; :func:`operating_characteristics` draws it.
+    table; :func:`operating_characteristics` draws it when asked
+    (``sums_of_squares=True``).
 
     A criterion that reads histogram buckets (see
     :func:`operating_characteristics`) needs ``buckets``; its absence, or a
