@@ -13,8 +13,8 @@ import pytest
 # the test extra installs all four: these tests are never skipped
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
-#: The environment variables that point replay_a_rollout at a Prometheus server (unset here:
-#: the bundled data; tests/integration/test_notebook_prometheus.py sets them).
+#: The environment variables that point replay_a_rollout and tuning_criteria at a Prometheus
+#: server (unset here: the bundled data; tests/integration/test_notebook_prometheus.py sets them).
 SERVER_VARIABLES = (
     "CANARYSTATS_PROMETHEUS_URL", "CANARYSTATS_PROMETHEUS_TOKEN", "CANARYSTATS_START",
     "CANARYSTATS_END", "CANARYSTATS_EXPERIMENT", "CANARYSTATS_NAMESPACE", "CANARYSTATS_TELEMETRY",
