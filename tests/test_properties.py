@@ -26,6 +26,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from oracle_criteria import criteria_from_oracle
 
 import canarystats as cs
 from canarystats import (
@@ -154,19 +155,7 @@ def make_spec(
             max_iterations=max_iterations,
             on_success=on_success,
         ),
-        criteria=[
-            Criterion(
-                metric=c["metric"],
-                tolerance_type=c["type"],
-                tolerance=c["tolerance"],
-                sample_size=c["sample_size"],
-                stop_on_failure=c["stop_on_failure"],
-                is_counter=c["is_counter"],
-                absent_value=c["absent_value"],
-                missing=missing,
-            )
-            for c in sc["criteria"]
-        ],
+        criteria=criteria_from_oracle(sc["criteria"], missing),
     )
 
 

@@ -21,6 +21,7 @@ import oracle
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from oracle_criteria import criteria_from_oracle
 
 import canarystats as cs
 from canarystats import (
@@ -148,22 +149,6 @@ def _oracle_last_state(case: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def _cs_criteria(crits: list[dict[str, Any]], missing: str = "iter8") -> list[Criterion]:
-    return [
-        Criterion(
-            metric=c["metric"],
-            tolerance_type=c["type"],
-            tolerance=c["tolerance"],
-            sample_size=c["sample_size"],
-            stop_on_failure=c["stop_on_failure"],
-            is_counter=c["is_counter"],
-            absent_value=c["absent_value"],
-            missing=missing,
-        )
-        for c in crits
-    ]
-
-
 def _spec(criteria: list[Criterion], traffic_control: dict[str, Any] | None) -> ExperimentSpec:
     tc = traffic_control or {}
     return ExperimentSpec(
@@ -226,7 +211,7 @@ def cs_check_and_increment(
     observed: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """canarystats' answer to one Iter8 REST call, in the oracle's vocabulary."""
-    spec = _spec(_cs_criteria(crits), traffic_control)
+    spec = _spec(criteria_from_oracle(crits), traffic_control)
     state = state_from_last(spec, last_state)
     new_state, result = cs.step(spec, state, _cs_observations(crits, observed))
     return {
@@ -292,7 +277,7 @@ def test_reference_canarystats(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", ALL_CASES, ids=_case_id)
 def test_reference_evaluate_criterion(case: dict[str, Any]) -> None:
     # The single-criterion entry point agrees with the strategy step.
-    (crit,) = _cs_criteria(_oracle_criteria(case)[:1])
+    (crit,) = criteria_from_oracle(_oracle_criteria(case)[:1])
     obs = _cs_observations(_oracle_criteria(case)[:1], _oracle_observed(case)[:1])
     res = cs.evaluate_criterion(crit, obs[crit.metric])
     want = oracle.check_and_increment(
