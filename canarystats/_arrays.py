@@ -1,13 +1,24 @@
-"""Read-only array fields for the frozen attrs states of the criterion methods."""
+"""Shared array conventions of the package's value objects and results.
+
+One rule each, used everywhere:
+
+- :func:`readonly` / :func:`array_field`: array fields of frozen attrs objects
+  are stored read-only and compare NaN equal to NaN (:func:`arrays_equal`);
+- :func:`scalar_or_array`: a 0-d result comes back as a numpy scalar (scipy's
+  rule), anything else as an array;
+- :class:`TupleResult`: a result object with named fields that still unpacks
+  like the tuple it replaced (``low, high = result``), as scipy's results do.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
 
-__all__ = ["array_field", "readonly"]
+__all__ = ["TupleResult", "array_field", "arrays_equal", "readonly", "scalar_or_array"]
 
 
 def readonly(x: Any) -> Any:
@@ -17,10 +28,44 @@ def readonly(x: Any) -> Any:
     return arr
 
 
+def arrays_equal(a: Any, b: Any) -> bool:
+    """The equality of array fields: same shape and values, NaN equal to NaN, None only to None."""
+    if a is b:
+        return True
+    if a is None or b is None:
+        return False
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind in "fc" or b.dtype.kind in "fc":
+        return bool(np.array_equal(a, b, equal_nan=True))
+    return bool(np.array_equal(a, b))
+
+
 def array_field(**kwargs: Any) -> Any:
-    """An attrs field stored as a read-only array, compared with NaN equal to NaN."""
-    return attrs.field(
-        converter=readonly,
-        eq=attrs.cmp_using(eq=lambda a, b: np.array_equal(a, b, equal_nan=True)),
-        **kwargs,
-    )
+    """An attrs field stored as a read-only array, compared with :func:`arrays_equal`."""
+    return attrs.field(converter=readonly, eq=attrs.cmp_using(eq=arrays_equal), **kwargs)
+
+
+def scalar_or_array(x: Any) -> Any:
+    """``x`` as an array, or as a numpy scalar when it is 0-d."""
+    arr = np.asarray(x)
+    return arr[()] if arr.ndim == 0 else arr
+
+
+class TupleResult:
+    """Mixin for attrs result classes that unpack like a tuple of some of their fields.
+
+    A subclass names the fields, in order, in ``_tuple_fields``; ``len``,
+    iteration and indexing follow them, so ``low, high = f(...)`` keeps working
+    where ``f`` used to return a bare tuple.
+    """
+
+    _tuple_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __iter__(self) -> Iterator[Any]:
+        return (getattr(self, name) for name in self._tuple_fields)
+
+    def __len__(self) -> int:
+        return len(self._tuple_fields)
+
+    def __getitem__(self, index: int | slice) -> Any:
+        return tuple(self)[index]

@@ -42,6 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from canarystats.errors import SpecError
+from canarystats.registry import Options, get_method, method_names
 
 __all__ = [
     "COUNTER_METRICS",
@@ -60,24 +61,15 @@ __all__ = [
 #: against the batch shape.
 Param = float | NDArray[np.float64]
 
-#: Every criterion method of the design. Those available in this installation are
-#: given by :func:`available_methods`; each registers itself through
-#: ``canarystats.tolerances.register_method`` when its module is imported.
+#: The criterion methods that come with canarystats (plugins may add more: see
+#: :func:`available_methods` and :mod:`canarystats.registry`).
 METHODS: tuple[str, ...] = ("point", "bayes", "sequential", "group_sequential", "fixed", "ranks")
-
-_AVAILABLE_METHODS: list[str] = []
 
 
 def available_methods() -> tuple[str, ...]:
     """The criterion methods registered so far, in registration order."""
-    return tuple(_AVAILABLE_METHODS)
+    return tuple(method_names())
 
-
-def _add_method_name(name: str) -> None:
-    if name not in METHODS:
-        raise SpecError(f"unknown criterion method {name!r}: the design names {list(METHODS)}")
-    if name not in _AVAILABLE_METHODS:
-        _AVAILABLE_METHODS.append(name)
 
 #: Iter8's standard metrics that are counters (a counter over its threshold
 #: aborts the experiment; a delta criterion on a counter is an error).
@@ -387,6 +379,24 @@ def _to_looks(value: Any) -> Any:
     return value
 
 
+def _to_options(value: Any, self: Criterion) -> Any:
+    """``options`` as the method's options type: from None (defaults), a mapping or an instance."""
+    options_type = get_method(self.method).options_type
+    if value is None:
+        return options_type()
+    if isinstance(value, options_type):
+        return value
+    if isinstance(value, Options) and value == type(value)():
+        # default options of another method (e.g. ``attrs.evolve(c, method=...)``)
+        return options_type()
+    if isinstance(value, Mapping):
+        return options_type.from_mapping(value, method=self.method)  # type: ignore[attr-defined]
+    raise SpecError(
+        f"`options` of a criterion with method {self.method!r} must be a mapping of option "
+        f"names to values or a {options_type.__qualname__}, got {value!r}"
+    )
+
+
 def _default_is_counter(self: Criterion) -> bool:
     return self.metric in COUNTER_METRICS
 
@@ -436,6 +446,16 @@ class Criterion:
         parse as a number (Iter8 used ``"None"``) leaves the value missing.
         Defaults to Iter8's value for its standard metrics (``"None"`` for
         ``iter8_latency``) and ``"0.0"`` otherwise.
+    nonnegative : bool, default True
+        Whether the metric's values (and so its sums and samples) are never
+        negative, as latencies, counts and rates are: a negative one is then
+        bad data (INCONCLUSIVE). False for a metric that may be negative.
+    options : mapping or the method's options object, optional
+        The options of the criterion's ``method`` (see each method's options
+        class, e.g. :class:`canarystats.methods.bayes.BayesOptions`): a mapping
+        such as ``{"prior": (1, 1)}`` is validated into the method's typed
+        options; an unknown name is a :class:`SpecError` naming the allowed
+        ones. None gives the method's defaults.
     prior : (float, float), optional
         ``method="bayes"`` on a rate: the Beta prior's ``(alpha, beta)``, both
         > 0; None (the default) means Jeffreys' Beta(0.5, 0.5). Other methods
@@ -491,6 +511,10 @@ class Criterion:
     missing: str = attrs.field(default="inconclusive", validator=_one_of(MISSING_POLICIES))
     absent_value: str = attrs.field(
         default=attrs.Factory(_default_absent_value, takes_self=True)
+    )
+    nonnegative: bool = attrs.field(default=True, converter=_to_bool, validator=_is_bool)
+    options: Any = attrs.field(
+        default=None, converter=attrs.Converter(_to_options, takes_self=True)
     )
     prior: tuple[float, float] | None = attrs.field(default=None, converter=_to_prior)
     scale: Param | None = _param_field(
@@ -548,15 +572,7 @@ class Criterion:
 
     @method.validator
     def _check_method(self, attribute: attrs.Attribute[Any], value: Any) -> None:
-        available = list(_AVAILABLE_METHODS)
-        if value in available:
-            return
-        if value in METHODS:
-            raise SpecError(
-                f"`method` {value!r} is not available in this version of canarystats; "
-                f"available: {available}"
-            )
-        raise SpecError(f"`method` must be one of {available}, got {value!r}")
+        get_method(value)
 
     @absent_value.validator
     def _check_absent_value(self, attribute: attrs.Attribute[Any], value: Any) -> None:

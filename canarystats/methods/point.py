@@ -1,0 +1,173 @@
+"""Iter8's point comparison (``method="point"``) and Iter8's fetching of values.
+
+The point method reproduces Iter8 v0.1's ``simple_threshold`` and
+``simple_delta`` exactly, including its rounding:
+
+- value and sample size are rounded as Python's ``float('%.3f' % x)``;
+- the rounded sample size decides sufficiency (``n >= sample_size``);
+- threshold passes iff ``value <= tolerance``; delta iff
+  ``candidate <= (1 + tolerance) * baseline`` (both inclusive);
+- abort iff (``stop_on_failure`` and sufficient and not passed) or (a
+  counter metric, sufficient, failing a threshold).
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, cast
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+
+from canarystats._arrays import array_field
+from canarystats.methods.base import DataReport, Evidence, Method
+from canarystats.methods.rounding import round3
+from canarystats.observations import Observations, Reason
+from canarystats.registry import register_method
+from canarystats.spec import Criterion, batch_param
+
+__all__ = ["Fetched", "PointMethod", "PointState", "fetch_iter8"]
+
+_I8 = np.int8
+
+
+@attrs.frozen(kw_only=True)
+class Fetched:
+    """What Iter8 saw of one metric: rounded sample sizes and values.
+
+    All arrays have shape ``(*batch, n_versions)``.
+
+    Attributes
+    ----------
+    n : ndarray of float
+        The rounded sample size; a missing one is 0 under ``missing="iter8"``
+        and NaN otherwise.
+    value : ndarray of float
+        The rounded value after the missing-data policy: under
+        ``missing="iter8"`` a missing value is replaced by ``absent_value``
+        (NaN when that is not a number, Iter8's None).
+    substituted : ndarray of bool
+        Where ``absent_value`` replaced a missing value.
+    """
+
+    n: NDArray[np.float64]
+    value: NDArray[np.float64]
+    substituted: NDArray[np.bool_]
+
+
+def fetch_iter8(criterion: Criterion, observations: Observations) -> Fetched:
+    """Round and substitute as Iter8's metric queries did, for one criterion.
+
+    The result for the last :class:`Observations` seen (immutable, with
+    read-only arrays) is remembered, so a strategy and a method that both
+    fetch the same observations in one step compute it once.
+    """
+    key = (criterion.missing, criterion.absent_value)
+    ref, cached_key, cached = _LAST_FETCHED
+    if ref is not None and ref() is observations and cached_key == key:
+        return cast(Fetched, cached)
+    n = round3(observations.count)
+    value = round3(observations.value)
+    substituted = np.isnan(value) if criterion.missing == "iter8" else None
+    if substituted is not None and substituted.any():
+        value = np.where(substituted, round3(criterion.absent), value)
+    else:
+        substituted = np.zeros(value.shape, dtype=bool)
+    if criterion.missing == "iter8":
+        missing_n = np.isnan(n)
+        if missing_n.any():
+            n = np.where(missing_n, 0.0, n)
+    for arr in (n, value, substituted):
+        arr.flags.writeable = False
+    fetched = Fetched(n=n, value=value, substituted=substituted)
+    _LAST_FETCHED[:] = [weakref.ref(observations), key, fetched]
+    return fetched
+
+
+_LAST_FETCHED: list[Any] = [None, None, None]
+
+
+@attrs.frozen(kw_only=True)
+class PointState:
+    """State of the point method: what it judged at the last update.
+
+    Attributes
+    ----------
+    n, value : ndarray of float, shape (*batch, n_versions)
+        The rounded sample sizes and values (after the missing-data policy)
+        of the last update; NaN before the first.
+    """
+
+    n: NDArray[np.float64] = array_field()
+    value: NDArray[np.float64] = array_field()
+
+
+@register_method
+class PointMethod(Method):
+    """Iter8's point comparison (``method="point"``), vectorized over a batch.
+
+    Missing-data policies:
+
+    ``missing="inconclusive"`` (default)
+        The library's data policy (:mod:`canarystats.methods.base`): a slice
+        whose relevant versions (the candidate for a threshold, both for a
+        delta) have an infinite or negative sample size or value is
+        INCONCLUSIVE with ``Reason.BAD_DATA``; a missing (NaN) sample size,
+        or a missing value with a sufficient sample, is INCONCLUSIVE with
+        ``Reason.MISSING_VALUE``. One warning per update counts such slices.
+        An insufficient sample is INCONCLUSIVE with
+        ``Reason.INSUFFICIENT_SAMPLE`` (no warning: a missing mean latency on
+        an idle version is expected). INCONCLUSIVE never aborts.
+    ``missing="iter8"``
+        Iter8's behaviour: a missing sample size is 0, a missing value takes
+        ``absent_value`` (``Reason.ABSENT_VALUE_USED``), and a value that is
+        still missing (``"None"``) FAILs with ``Reason.MISSING_VALUE`` -- which
+        aborts a counter. Infinite sample sizes (on which Iter8's ``int()``
+        raised) are INCONCLUSIVE with ``Reason.BAD_DATA`` and a warning; other
+        values are compared literally, as Iter8 did.
+    """
+
+    name = "point"
+    state_type = PointState
+    iter8_compatible = True
+
+    def initial_state(self, criterion: Criterion, batch_shape: tuple[int, ...]) -> PointState:
+        empty = np.full((*batch_shape, 2), np.nan)
+        return PointState(n=empty, value=empty)
+
+    def evidence(
+        self, criterion: Criterion, state: PointState, observations: Observations,
+        report: DataReport, n: NDArray[np.float64],
+    ) -> Evidence:
+        batch = observations.batch_shape
+        tol = batch_param("tolerance", criterion.tolerance, batch)
+        fetched = fetch_iter8(criterion, observations)
+        v = fetched.value
+        delta = criterion.tolerance_type == "delta"
+        lower = criterion.direction == "lower"
+        cand_v = v[..., 1]
+        if delta:
+            margin = (1 + tol) if lower else (1 - tol)
+            bound = margin * v[..., 0]
+        else:
+            bound = tol
+        # NaN compares False: a missing value never passes
+        passed = np.asarray((cand_v <= bound) if lower else (cand_v >= bound))
+        reason = None
+        if criterion.missing == "iter8":
+            value_missing = np.isnan(v)
+            used = fetched.substituted
+            if delta:
+                value_missing = value_missing[..., 0] | value_missing[..., 1]
+                used = used[..., 0] | used[..., 1]
+            else:
+                value_missing, used = value_missing[..., 1], used[..., 1]
+            reason = np.where(value_missing, _I8(Reason.MISSING_VALUE), _I8(Reason.OK))
+            reason[used & ~value_missing] = Reason.ABSENT_VALUE_USED
+        return Evidence(
+            state=PointState(n=fetched.n, value=v),
+            passed=passed,
+            failed=~passed,
+            reason=reason,
+        )
