@@ -5,7 +5,7 @@ The public API, re-exported flat. See the README for a tour.
 
 from canarystats import data as data
 from canarystats.adapters.frames import InputReport
-from canarystats.adapters.iter8 import assess, load_experiment
+from canarystats.adapters.iter8 import assess, load_experiment, spec_from_iter8, spec_to_iter8
 from canarystats.adapters.prometheus import (
     PrometheusClient,
     QueryResult,
@@ -289,6 +289,8 @@ __all__ = [
     "sample_size_rates",
     "score_groups",
     "simulate_rollouts",
+    "spec_from_iter8",
+    "spec_to_iter8",
     "spending_function",
     "srm_test",
     "state_from_json",

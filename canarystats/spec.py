@@ -752,19 +752,3 @@ class ExperimentSpec:
             c if c.confidence is not None else attrs.evolve(c, confidence=conf)
             for c in self.criteria
         )
-
-    @classmethod
-    def from_iter8(cls, document: Mapping[str, Any]) -> ExperimentSpec:
-        """Build a spec from an Iter8 v0.1 ``Experiment`` resource (a mapping).
-
-        See :func:`canarystats.load_experiment`.
-        """
-        from canarystats.adapters.iter8 import spec_from_iter8
-
-        return spec_from_iter8(document)
-
-    def to_iter8(self) -> dict[str, Any]:
-        """The Iter8 v0.1 ``Experiment`` resource for this spec, as a mapping."""
-        from canarystats.adapters.iter8 import spec_to_iter8
-
-        return spec_to_iter8(self)

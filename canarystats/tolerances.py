@@ -42,7 +42,9 @@ def register_method(name: str, method: Any) -> None:
     if not hasattr(cls, "options_type"):
         cls.options_type = NoOptions
     if not hasattr(cls, "state_type"):
-        cls.state_type = type(f"_{name}_state", (), {})
+        import typing
+
+        cls.state_type = typing.get_type_hints(cls.init)["return"]
     if not hasattr(cls, "anytime_valid"):
         cls.anytime_valid = lambda self, c: name == "sequential"
     if not hasattr(cls, "needs"):

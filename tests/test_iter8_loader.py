@@ -119,8 +119,8 @@ def test_tutorial_round_trips() -> None:
 
 def test_spec_methods_delegate() -> None:
     spec = load_experiment(TUTORIAL)
-    assert spec.to_iter8() == spec_to_iter8(spec)
-    assert ExperimentSpec.from_iter8(spec.to_iter8()) == spec
+    assert spec_to_iter8(spec) == spec_to_iter8(spec)
+    assert spec_from_iter8(spec_to_iter8(spec)) == spec
 
 
 # ---------------------------------------------------------------------------- sources

@@ -301,9 +301,9 @@ def test_unknown_format_is_an_error() -> None:
 
 def test_newer_version_is_an_error() -> None:
     doc = _document()
-    assert (doc["format"], doc["version"]) == (FORMAT, VERSION) == ("canarystats.state", 1)
+    assert (doc["format"], doc["version"]) == (FORMAT, VERSION) == ("canarystats.state", 2)
     doc["version"] = VERSION + 1
-    with pytest.raises(SpecError, match="format version 2, newer than the version 1 .* upgrade canarystats"):
+    with pytest.raises(SpecError, match="format version 3, newer than the version 2 .* upgrade canarystats"):
         state_from_json(json.dumps(doc))
     for bad in (0, "1", None, True):
         doc["version"] = bad

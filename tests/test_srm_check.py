@@ -89,18 +89,18 @@ def test_broken_router_aborts_and_a_correct_one_does_not() -> None:
 def test_state_layout_and_a_state_without_the_guard() -> None:
     spec = _spec()
     state = initial_state(spec, (3,))
-    assert len(state.method_states) == 2  # the criterion's, then the guard's
-    assert isinstance(state.method_states[1], cs.SampleRatioState)
-    assert len(initial_state(_spec(srm=False), (3,)).method_states) == 1
+    assert len(state.method_states) == 1  # the criterion's; the guard's has its own field
+    assert isinstance(state.sample_ratio, cs.SampleRatioState)
+    assert initial_state(_spec(srm=False), (3,)).sample_ratio is None
     obs = {"iter8_error_rate": Observations(count=np.full((3, 2), 100.0),
                                             value=np.full((3, 2), 0.01),
                                             successes=np.ones((3, 2)))}
     # a state rebuilt without the guard's (e.g. from Iter8's _last_state) starts it afresh
     plain = initial_state(_spec(srm=False), (3,))
     new, result = step(spec, plain, obs)
-    assert len(new.method_states) == 2
+    assert isinstance(new.sample_ratio, cs.SampleRatioState)
     assert not result.abort.any()
-    with pytest.raises(SpecError, match="method states"):
+    with pytest.raises(SpecError, match="sample_ratio"):
         step(_spec(srm=False), new, obs)
     no_criteria = ExperimentSpec(
         name="e", target_service="s", baseline="b", candidate="c",

@@ -9,7 +9,7 @@ an already parsed mapping and :func:`spec_to_iter8` is its inverse, so that
 
 Examples
 --------
->>> from canarystats import load_experiment
+>>> from canarystats import load_experiment, spec_from_iter8, spec_to_iter8
 >>> spec = load_experiment('''
 ... apiVersion: iter8.tools/v1alpha1
 ... kind: Experiment
@@ -30,10 +30,10 @@ Examples
 (0.2, 6.0, 'iter8')
 >>> spec.extras
 {'metadata.namespace': 'bookinfo-iter8'}
->>> doc = spec.to_iter8()
+>>> doc = spec_to_iter8(spec)
 >>> doc["spec"]["trafficControl"]["interval"], doc["metadata"]
 ('30s', {'name': 'reviews-v3-rollout', 'namespace': 'bookinfo-iter8'})
->>> ExperimentSpec.from_iter8(doc) == spec
+>>> spec_from_iter8(doc) == spec
 True
 
 Notes

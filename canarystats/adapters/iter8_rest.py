@@ -124,7 +124,7 @@ from canarystats.errors import SpecError
 from canarystats.observations import Observations, Reason, Verdict
 from canarystats.spec import TOLERANCE_TYPES, Criterion, ExperimentSpec, TrafficControl
 from canarystats.strategies.base import State
-from canarystats.strategies.check_and_increment import _batch_last_record, initial_state, step
+from canarystats.strategies.check_and_increment import empty_change_record, initial_state, step
 from canarystats.tolerances import fetch_iter8, get_method
 
 __all__ = ["VERSIONS", "assess", "spec_from_request", "state_from_iter8", "state_to_iter8"]
@@ -440,7 +440,7 @@ def state_from_iter8(last_state: Mapping[str, Any] | None, spec: ExperimentSpec)
         return initial_state(spec, ())
     (base_tp, cand_tp), infos = parsed
     criteria = spec.resolved_criteria()
-    info = _batch_last_record((), len(criteria))
+    info = empty_change_record((), len(criteria))
     for v, entries in enumerate(infos):
         for i, (n, value) in enumerate(entries[: len(criteria)]):
             info[i, v, 0] = n

@@ -65,9 +65,9 @@ from canarystats.bayes import DEFAULT_RATE_PRIOR, _mean_posterior, beta_posterio
 from canarystats.errors import SpecError
 from canarystats.observations import Observations, Verdict
 from canarystats.spec import Criterion, ExperimentSpec, batch_param
-from canarystats.strategies.base import State, StepResult, _eq, _ro, register_strategy
+from canarystats.strategies.base import State, StepResult, register_strategy, state_field
 from canarystats.strategies.check_and_increment import (
-    _observations_for,
+    observations_for,
     finish_step,
     initial_fields,
     judge_step,
@@ -98,7 +98,7 @@ class BanditState(State):
         The number of exploit / explore decisions so far (holds do not count).
     """
 
-    effective_iterations: NDArray[np.int64] = attrs.field(converter=_ro, eq=_eq())
+    effective_iterations: NDArray[np.int64] = state_field()
 
 
 def epsilon_t_greedy_initial_state(
@@ -230,8 +230,8 @@ class RoutingState(State):
         (before exploration and caps); NaN before the first.
     """
 
-    seed: _U64 = attrs.field(converter=_ro, eq=_eq())
-    win_share: NDArray[np.float64] = attrs.field(converter=_ro, eq=_eq())
+    seed: _U64 = state_field()
+    win_share: NDArray[np.float64] = state_field()
 
 
 def routing_initial_state(
@@ -395,7 +395,7 @@ def routing_step(
     feasible = np.ones((*batch, 2, draws), dtype=bool)
     first_count = np.zeros((*batch, 2))
     for i, criterion in enumerate(judged.criteria):
-        obs = _observations_for(observations, criterion.metric, batch)
+        obs = observations_for(observations, criterion.metric, batch)
         u = np.stack(
             [_uniforms(_stream(state.seed, state.iteration, 2 + 2 * i + v), draws)
              for v in (0, 1)], axis=-2)

@@ -17,17 +17,22 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from canarystats._arrays import arrays_equal
+
 __all__ = [
     "STRATEGY_REGISTRY",
     "Outcome",
     "State",
     "StepResult",
+    "frozen_array",
     "register_strategy",
+    "set_state_codec",
+    "state_field",
     "where_batch",
 ]
 
 
-def _ro(value: Any) -> Any:
+def frozen_array(value: Any) -> Any:
     """A read-only array; an array that is read-only already is kept, not copied."""
     arr = np.asarray(value)
     if arr.flags.writeable or arr is not value:
@@ -36,8 +41,19 @@ def _ro(value: Any) -> Any:
     return arr
 
 
-def _eq() -> Any:
-    return attrs.cmp_using(eq=lambda a, b: np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+def state_field() -> Any:
+    """An array field of a strategy state: stored read-only, compared with NaN equal to NaN."""
+    return attrs.field(converter=frozen_array, eq=attrs.cmp_using(eq=arrays_equal))
+
+
+#: ``(state_to_json, state_from_json)``, set by :mod:`canarystats.strategies.persist`
+#: when it is imported (so that this contract does not import persistence).
+_CODEC: list[Any] = []
+
+
+def set_state_codec(dump: Any, load: Any) -> None:
+    """Install the functions behind :meth:`State.to_json` and :meth:`State.from_json`."""
+    _CODEC[:] = [dump, load]
 
 
 class Outcome(enum.IntEnum):
@@ -85,16 +101,20 @@ class State:
         per criterion and version, the stored ``[int(sample size), value]``;
         NaN sample size = no entry yet, NaN value = Iter8's None.
     method_states : tuple
-        One method state per criterion (see ``canarystats.tolerances``).
+        One method state per criterion (see :mod:`canarystats.methods`).
+    sample_ratio : SampleRatioState or None
+        The sample-ratio guard's state with ``TrafficControl(srm_check=True)``,
+        else None.
     """
 
-    traffic: NDArray[np.float64] = attrs.field(converter=_ro, eq=_eq())
-    iteration: NDArray[np.int64] = attrs.field(converter=_ro, eq=_eq())
-    done: NDArray[np.bool_] = attrs.field(converter=_ro, eq=_eq())
-    aborted: NDArray[np.bool_] = attrs.field(converter=_ro, eq=_eq())
-    passed: NDArray[np.bool_] = attrs.field(converter=_ro, eq=_eq())
-    info: NDArray[np.float64] = attrs.field(converter=_ro, eq=_eq())
+    traffic: NDArray[np.float64] = state_field()
+    iteration: NDArray[np.int64] = state_field()
+    done: NDArray[np.bool_] = state_field()
+    aborted: NDArray[np.bool_] = state_field()
+    passed: NDArray[np.bool_] = state_field()
+    info: NDArray[np.float64] = state_field()
     method_states: tuple[Any, ...] = attrs.field(converter=tuple)
+    sample_ratio: Any = None
 
     @property
     def batch_shape(self) -> tuple[int, ...]:
@@ -103,16 +123,14 @@ class State:
 
     def to_json(self) -> str:
         """This state as versioned JSON text (see :mod:`canarystats.strategies.persist`)."""
-        from canarystats.strategies.persist import state_to_json
-
-        return state_to_json(self)
+        return str(_CODEC[0](self))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> State:
         """A state read from :meth:`to_json`'s text (see :mod:`canarystats.strategies.persist`)."""
-        from canarystats.strategies.persist import state_from_json
-
-        return state_from_json(text)
+        state = _CODEC[1](text)
+        assert isinstance(state, State)
+        return state
 
 
 @attrs.frozen(kw_only=True)

@@ -16,8 +16,8 @@ when the value differs (a missing value equals a missing value), replace it
 
 With ``TrafficControl(early_stop=True)`` (canarystats' extension, off by
 default) an experiment also ends at once, before ``max_iterations``, when
-every criterion is judged by an anytime-valid method
-(:data:`ANYTIME_VALID_METHODS`) and all PASS -- it succeeds (``passed``) --
+every criterion's verdicts are anytime-valid (the registry's
+``anytime_valid(criterion)`` of its method, :func:`anytime_valid`) and all PASS -- it succeeds (``passed``) --
 or when any such criterion FAILs -- it rolls back (done, not passed, not
 aborted). Those verdicts stay valid at any stopping time, so acting on them
 keeps their error guarantees.
@@ -33,9 +33,8 @@ at confidence :data:`SRM_CONFIDENCE` (anytime-valid: P(a false abort ever)
 <= 0.001 under any monitoring). On a mismatch the slice aborts (rolls back)
 and every criterion's verdict is INCONCLUSIVE with
 ``Reason.SAMPLE_RATIO_MISMATCH``: with a broken router no comparison means
-anything. The guard's state is kept after the criteria's method states (a
-state without it, e.g. one rebuilt from Iter8's ``_last_state``, starts the
-check afresh).
+anything. The guard's state is ``State.sample_ratio`` (a state without it,
+e.g. one rebuilt from Iter8's ``_last_state``, starts the check afresh).
 
 ``increment_without_check`` (what Iter8 runs without success criteria)
 adds ``step_size`` at every assessment unless that would overshoot
@@ -75,14 +74,19 @@ from canarystats.observations import Observations, Reason, Verdict
 from canarystats.sequential import SampleRatioGuard
 from canarystats.spec import Criterion, ExperimentSpec, batch_param
 from canarystats.strategies.base import State, StepResult, register_strategy, where_batch
-from canarystats.tolerances import fetch_iter8, get_method
+from canarystats.methods.point import fetch_iter8
+from canarystats.registry import get_method
 
-__all__ = ["ANYTIME_VALID_METHODS", "SRM_CONFIDENCE", "initial_state", "step"]
+__all__ = [
+    "SRM_CONFIDENCE",
+    "anytime_valid",
+    "empty_change_record",
+    "initial_state",
+    "observations_for",
+    "step",
+]
 
 _S = TypeVar("_S", bound=State)
-
-#: Criterion methods whose verdicts are anytime-valid, so that ``early_stop`` may act on them.
-ANYTIME_VALID_METHODS: frozenset[str] = frozenset({"sequential"})
 
 #: The confidence of ``TrafficControl(srm_check=True)``'s sample-ratio-mismatch test.
 SRM_CONFIDENCE = 0.999
@@ -96,7 +100,7 @@ def _frozen(value: Any) -> Any:
     return arr
 
 
-def _batch_last_record(batch_shape: tuple[int, ...], n_criteria: int) -> NDArray[np.float64]:
+def empty_change_record(batch_shape: tuple[int, ...], n_criteria: int) -> NDArray[np.float64]:
     """An empty change-detection record, shape (*batch, n_criteria, 2, 2).
 
     Stored batch-last in memory (a transposed view of a C-ordered
@@ -139,7 +143,7 @@ def initial_fields(spec: ExperimentSpec, batch_shape: tuple[int, ...]) -> dict[s
         "done": np.zeros(batch_shape, dtype=bool),
         "aborted": np.zeros(batch_shape, dtype=bool),
         "passed": np.zeros(batch_shape, dtype=bool),
-        "info": _batch_last_record(batch_shape, len(criteria)),
+        "info": empty_change_record(batch_shape, len(criteria)),
         "method_states": tuple(get_method(c.method).init(c, batch_shape) for c in criteria),
     }
 
@@ -156,11 +160,16 @@ def initial_state(spec: ExperimentSpec, batch_shape: tuple[int, ...] = ()) -> St
     batch_shape = tuple(int(b) for b in batch_shape)
     fields = initial_fields(spec, batch_shape)
     if spec.traffic_control.srm_check:
-        fields["method_states"] += (_SRM_GUARD.init(batch_shape),)
+        fields["sample_ratio"] = _SRM_GUARD.init(batch_shape)
     return State(**fields)
 
 
-def _observations_for(
+def anytime_valid(criterion: Criterion) -> bool:
+    """Whether a criterion's verdicts stay valid at any stopping time (asked of its method)."""
+    return bool(get_method(criterion.method).anytime_valid(criterion))
+
+
+def observations_for(
     observations: Mapping[str, Observations], metric: str, batch_shape: tuple[int, ...]
 ) -> Observations:
     try:
@@ -228,13 +237,8 @@ def _srm_update(
             "`srm_check` needs a criterion: the first criterion's observations give each "
             "version's requests"
         )
-    n_crit = len(criteria)
-    guard_state = (
-        state.method_states[n_crit]
-        if len(state.method_states) > n_crit
-        else _SRM_GUARD.init(batch)
-    )
-    requests = _observations_for(observations, criteria[0].metric, batch).count
+    guard_state = state.sample_ratio if state.sample_ratio is not None else _SRM_GUARD.init(batch)
+    requests = observations_for(observations, criteria[0].metric, batch).count
     routed = np.trunc(state.traffic[..., 1])  # what Iter8's controller applied
     intended = np.stack([100.0 - routed, routed], axis=-1)
     guard_state, _, _, mismatch = _SRM_GUARD.update(guard_state, requests, intended)
@@ -272,7 +276,7 @@ def judge_criteria(
     changed = np.zeros(batch, dtype=bool)
     method_states = []
     for i, criterion in enumerate(criteria):
-        obs = _observations_for(observations, criterion.metric, batch)
+        obs = observations_for(observations, criterion.metric, batch)
         method = get_method(criterion.method)
         mstate, verdicts[..., i], reasons[..., i], aborts[..., i] = method.update(
             criterion, state.method_states[i], obs
@@ -297,8 +301,9 @@ class Judgement:
     criteria : tuple of Criterion
         The spec's criteria, their confidence resolved.
     method_states : tuple
-        The new method states, one per criterion (then the sample-ratio
-        guard's, with ``srm_check``).
+        The new method states, one per criterion.
+    sample_ratio : SampleRatioState or None
+        The sample-ratio guard's new state, with ``srm_check``.
     verdicts, reasons : ndarray of int8, shape (*batch, n_criteria)
     aborts : ndarray of bool, shape (*batch, n_criteria)
     all_passed, abort : ndarray of bool, shape (*batch,)
@@ -318,6 +323,7 @@ class Judgement:
     abort: NDArray[np.bool_]
     info: NDArray[np.float64]
     changed: NDArray[np.bool_]
+    sample_ratio: Any = None
 
 
 def judge_step(
@@ -333,8 +339,7 @@ def judge_step(
     ----------
     spec : ExperimentSpec
     state : State
-        Its method states must be the spec's criteria's (one more, the
-        sample-ratio guard's, is allowed with ``srm_check``).
+        Its method states must be the spec's criteria's.
     observations : mapping of str to Observations
         Each criterion's metric, shape ``(*batch, 2)``.
     srm_check : bool, default False
@@ -355,16 +360,22 @@ def judge_step(
     criteria = spec.resolved_criteria()
     n_crit = len(criteria)
     n_states = len(state.method_states)
-    if n_states != n_crit and not (srm_check and n_states == n_crit + 1):
+    if n_states != n_crit:
         raise SpecError(
             f"the state holds {n_states} method states but the spec has "
             f"{n_crit} criteria; start from initial_state(spec, batch_shape)"
         )
+    if state.sample_ratio is not None and not srm_check:
+        raise SpecError(
+            "the state holds a sample-ratio guard's state (`sample_ratio`) but the spec's "
+            "strategy runs no `srm_check`; start from initial_state(spec, batch_shape)"
+        )
     method_states, verdicts, reasons, aborts, info, changed = judge_criteria(
         criteria, state, observations
     )
+    sample_ratio = None
     if srm_check:
-        method_states.append(_srm_update(state, observations, criteria, verdicts, reasons, aborts))
+        sample_ratio = _srm_update(state, observations, criteria, verdicts, reasons, aborts)
     # reductions over the short criteria axis, written as column operations (faster in numpy)
     all_passed = np.ones(batch, dtype=bool)
     abort = np.zeros(batch, dtype=bool)
@@ -381,6 +392,7 @@ def judge_step(
         abort=abort,
         info=info,
         changed=changed,
+        sample_ratio=sample_ratio,
     )
 
 
@@ -433,6 +445,7 @@ def finish_step(
         done |= stop
     state_traffic, aborted, passed = traffic, judged.abort, judged.all_passed
     info, method_states = judged.info, judged.method_states
+    sample_ratio = judged.sample_ratio
     if not active.all():
         # slices done before this step keep their state (copies where the result shares)
         idx = np.nonzero(state.done) if state.done.ndim else state.done
@@ -450,6 +463,8 @@ def finish_step(
             where_batch(active, new_m, old_m)
             for new_m, old_m in zip(method_states, state.method_states, strict=True)
         )
+        if sample_ratio is not None and state.sample_ratio is not None:
+            sample_ratio = where_batch(active, sample_ratio, state.sample_ratio)
         fields = {name: where_batch(active, v, getattr(state, name)) for name, v in fields.items()}
     # results are immutable; State keeps frozen arrays without a copy
     new_state = state_type(
@@ -460,6 +475,7 @@ def finish_step(
         passed=_frozen(passed),
         info=_frozen(info),
         method_states=method_states,
+        sample_ratio=sample_ratio,
         **fields,
     )
     result = StepResult(
@@ -515,7 +531,7 @@ def step(
 
     stop = None
     if tc.early_stop and spec.effective_strategy == "check_and_increment":
-        anytime = [c.method in ANYTIME_VALID_METHODS for c in judged.criteria]
+        anytime = [anytime_valid(c) for c in judged.criteria]
         # promote now when every criterion has an anytime-valid PASS
         stop = judged.all_passed.copy() if all(anytime) else np.zeros(batch, dtype=bool)
         for i, is_anytime in enumerate(anytime):

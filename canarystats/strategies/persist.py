@@ -24,11 +24,16 @@ False
 
 Notes
 -----
-The document (format version 1)::
+The document (format version 2)::
 
-    {"format": "canarystats.state", "version": 1, "type": NAME,
+    {"format": "canarystats.state", "version": 2, "type": NAME,
      "fields": {"traffic": ARRAY, "iteration": ARRAY, ..., "info": ARRAY,
-                "method_states": {"kind": "tuple", "items": [VALUE, ...]}}}
+                "method_states": {"kind": "tuple", "items": [VALUE, ...]},
+                "sample_ratio": VALUE}}
+
+Format 1 (canarystats before the methods layer) had no ``sample_ratio``: the
+sample-ratio guard's state, when there was one, was the last item of
+``method_states``. A format-1 document still reads, into the new layout.
 
 ``type`` is present only for a subclass of :class:`~canarystats.State` with
 fields of its own, registered like a method state (``"bandit"``:
@@ -45,10 +50,11 @@ with Python's shortest round-tripping ``repr``, and ``"nan"``, ``"inf"``,
 ``ARRAY``, ``{"kind": "scalar", ...}`` (a numpy scalar, written as a 0-d
 array), ``{"kind": "float" | "int" | "bool" | "str" | "none", "value": ...}``,
 ``{"kind": "tuple", "items": [...]}`` or a method state ``{"kind": "state",
-"type": NAME, "fields": {...}}``. Method states are frozen attrs classes found
-by the name they were registered under (:func:`register_state_type`;
-:class:`~canarystats.tolerances.PointState` is ``"point"``), so methods added
-later plug in without a new format.
+"type": NAME, "fields": {...}}``. A method state is found by the name of its
+method in :mod:`canarystats.registry` (:class:`~canarystats.methods.point.PointState`
+is ``"point"``), so methods added later -- plugins included -- plug in without
+a new format; other state classes (the strategies' and the sample-ratio
+guard's) are registered with :func:`register_state_type`.
 
 Reading refuses, with a :class:`~canarystats.SpecError` saying why, text
 that is not JSON, a document of another format, a version newer than this
@@ -67,15 +73,11 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from canarystats.bayes import BayesState
 from canarystats.errors import SpecError
-from canarystats.fixed import FixedState
-from canarystats.group_sequential import GroupSequentialState
-from canarystats.ranks import RanksState
-from canarystats.sequential import SampleRatioState, SequentialState
+from canarystats.registry import get_method, registered_methods
+from canarystats.sequential import SampleRatioState
 from canarystats.strategies.bandits import BanditState, RoutingState
-from canarystats.strategies.base import State
-from canarystats.tolerances import PointState
+from canarystats.strategies.base import State, set_state_codec
 
 __all__ = [
     "FORMAT",
@@ -88,8 +90,9 @@ __all__ = [
 
 #: The ``format`` key of every state document.
 FORMAT = "canarystats.state"
-#: The newest format version this library writes and reads.
-VERSION = 1
+#: The newest format version this library writes and reads (1: the sample-ratio guard's
+#: state rode at the end of ``method_states``; 2: it is ``State.sample_ratio``).
+VERSION = 2
 
 _NAME_OF: dict[type, str] = {}
 _TYPE_OF: dict[str, type] = {}
@@ -119,27 +122,45 @@ def register_state_type(cls: type, name: str) -> None:
         raise SpecError(f"`cls` must be an attrs class, got {cls!r}")
     if not isinstance(name, str) or not name:
         raise SpecError(f"`name` must be a non-empty string, got {name!r}")
-    if _TYPE_OF.get(name, cls) is not cls or _NAME_OF.get(cls, name) != name:
+    taken = registered_state_types()
+    if taken.get(name, cls) is not cls or (_name_of(cls) or name) != name:
         raise SpecError(
             f"cannot register {cls.__qualname__} as {name!r}: {name!r} is "
-            f"{_TYPE_OF.get(name, cls).__qualname__} and {cls.__qualname__} is "
-            f"{_NAME_OF.get(cls, name)!r} already"
+            f"{taken.get(name, cls).__qualname__} and {cls.__qualname__} is "
+            f"{_name_of(cls) or name!r} already"
         )
     _TYPE_OF[name] = cls
     _NAME_OF[cls] = name
 
 
 def registered_state_types() -> dict[str, type]:
-    """The registered method-state classes, by name."""
-    return dict(_TYPE_OF)
+    """The state classes this reader knows, by name: every registered method's, and the rest."""
+    out = {name: m.state_type for name, m in registered_methods().items()}
+    out.update(_TYPE_OF)
+    return out
 
 
-register_state_type(PointState, "point")
-register_state_type(BayesState, "bayes")
-register_state_type(FixedState, "fixed")
-register_state_type(GroupSequentialState, "group_sequential")
-register_state_type(SequentialState, "sequential")
-register_state_type(RanksState, "ranks")
+def _name_of(cls: type) -> str | None:
+    name = _NAME_OF.get(cls)
+    if name is None:
+        for method_name, method in registered_methods().items():
+            if method.state_type is cls:
+                return method_name
+    return name
+
+
+def _type_of(name: Any) -> type | None:
+    if not isinstance(name, str):
+        return None
+    found = _TYPE_OF.get(name)
+    if found is None:
+        try:  # a method state: the registry (and its plugins) know the method's state type
+            found = get_method(name).state_type
+        except SpecError:
+            return None
+    return found
+
+
 register_state_type(SampleRatioState, "sample_ratio")
 # strategy states with fields of their own: the document names them in `type`
 register_state_type(BanditState, "bandit")
@@ -180,12 +201,12 @@ def _encode(value: Any, where: str) -> dict[str, Any]:
             "kind": "tuple",
             "items": [_encode(item, f"{where}[{i}]") for i, item in enumerate(value)],
         }
-    name = _NAME_OF.get(type(value))
+    name = _name_of(type(value))
     if name is None:
         raise SpecError(
             f"`{where}` is a {type(value).__qualname__}, which is not a registered "
-            f"method-state type (registered: {sorted(_TYPE_OF)}); "
-            "call canarystats.strategies.persist.register_state_type first"
+            f"method-state type (registered: {sorted(registered_state_types())}); "
+            "register its method (canarystats.registry.register_method) first"
         )
     return {
         "kind": "state",
@@ -210,7 +231,7 @@ def state_to_json(state: State) -> str:
     if not isinstance(state, State):
         raise SpecError(f"`state` must be a State, got {state!r}")
     cls = type(state)
-    name = _NAME_OF.get(cls)
+    name = _NAME_OF.get(cls) if cls is not State else None
     if cls is not State and name is None:
         raise SpecError(
             f"`state` is a {cls.__qualname__}, a State subclass that is not registered "
@@ -310,12 +331,12 @@ def _decode(node: Any, where: str) -> Any:
         return tuple(_decode(item, f"{where}[{i}]") for i, item in enumerate(items))
     if kind == "state":
         name = _get(node, "type", where)
-        cls = _TYPE_OF.get(name) if isinstance(name, str) else None
+        cls = _type_of(name)
         if cls is None:
             raise SpecError(
                 f"unknown method-state type {name!r} at `{where}`: registered types are "
-                f"{sorted(_TYPE_OF)} (a state written by a method this installation lacks? "
-                "register it with canarystats.strategies.persist.register_state_type)"
+                f"{sorted(registered_state_types())} (a state written by a method this "
+                "installation lacks? register it with canarystats.registry.register_method)"
             )
         return _build(cls, _get(node, "fields", where), where)
     raise SpecError(f"malformed state: `{where}.kind` {kind!r} is not known")
@@ -387,10 +408,23 @@ def state_from_json(text: str | bytes) -> State:
                 "(a state written by a strategy this installation lacks?)"
             )
         cls = found
-    state = _build(cls, _get(document, "fields", "document"), "fields")
+    fields = _get(document, "fields", "document")
+    if version == 1 and isinstance(fields, Mapping) and "sample_ratio" not in fields:
+        fields = {**fields, "sample_ratio": {"kind": "none"}}
+    state = _build(cls, fields, "fields")
     assert isinstance(state, State)
+    if version == 1 and state.method_states and isinstance(
+        state.method_states[-1], SampleRatioState
+    ):
+        # format 1 kept the sample-ratio guard's state after the criteria's method states
+        state = attrs.evolve(
+            state, method_states=state.method_states[:-1], sample_ratio=state.method_states[-1]
+        )
     info = state.info
     batch_ndim = len(state.batch_shape)
     if info.ndim == batch_ndim + 3:
         state = attrs.evolve(state, info=_batch_last(info, batch_ndim))
     return state
+
+
+set_state_codec(state_to_json, state_from_json)
