@@ -22,12 +22,14 @@ array([0.11,  nan])
 from __future__ import annotations
 
 import enum
+import numbers
 from typing import Any
 
 import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from canarystats._arrays import arrays_equal
 from canarystats.errors import SpecError
 
 __all__ = ["Observations", "Reason", "Verdict"]
@@ -78,18 +80,31 @@ class Reason(enum.IntEnum):
     SAMPLE_RATIO_MISMATCH = 6
 
 
-def _readonly(value: ArrayLike | None) -> NDArray[np.float64] | None:
+def _numbers(value: ArrayLike | None, field: attrs.Attribute[Any]) -> NDArray[np.float64] | None:
+    """A read-only float64 copy; anything that is not numbers (bool, int or float) is refused."""
     if value is None:
         return None
-    arr = np.array(value, dtype=np.float64)
+    raw = np.asarray(value)
+    if raw.dtype.kind == "O" and all(
+        x is None or isinstance(x, numbers.Real)
+        for x in raw.flat
+    ):
+        raw = np.array(raw, dtype=np.float64)  # numbers with None (missing) in a list
+    if raw.dtype.kind not in "biuf":
+        raise SpecError(
+            f"`{field.name}` must hold numbers (a batch has one numeric dtype), got an array "
+            f"of dtype {raw.dtype}"
+        )
+    arr = np.array(raw, dtype=np.float64)
     arr.flags.writeable = False
     return arr
 
 
+_readonly = attrs.Converter(_numbers, takes_field=True)
+
+
 def _arr_eq() -> Any:
-    return attrs.cmp_using(eq=lambda a, b: a is b or (
-        a is not None and b is not None and np.array_equal(a, b, equal_nan=True)
-    ))
+    return attrs.cmp_using(eq=arrays_equal)
 
 
 @attrs.frozen(kw_only=True)
@@ -122,23 +137,23 @@ class Observations:
         are not errors: the criteria judge those slices INCONCLUSIVE.
     """
 
-    count: NDArray[np.float64] = attrs.field(converter=_readonly, eq=_arr_eq())
-    value: NDArray[np.float64] = attrs.field(converter=_readonly, eq=_arr_eq())
+    count: NDArray[np.float64] = attrs.field(converter=_readonly, eq=_arr_eq())  # type: ignore[misc]
+    value: NDArray[np.float64] = attrs.field(converter=_readonly, eq=_arr_eq())  # type: ignore[misc]
     successes: NDArray[np.float64] | None = attrs.field(
-        default=None, converter=_readonly, eq=_arr_eq()
+        default=None, converter=_readonly, eq=_arr_eq()  # type: ignore[misc]
     )
-    sum: NDArray[np.float64] | None = attrs.field(default=None, converter=_readonly, eq=_arr_eq())
+    sum: NDArray[np.float64] | None = attrs.field(default=None, converter=_readonly, eq=_arr_eq())  # type: ignore[misc]
     sumsq: NDArray[np.float64] | None = attrs.field(
-        default=None, converter=_readonly, eq=_arr_eq()
+        default=None, converter=_readonly, eq=_arr_eq()  # type: ignore[misc]
     )
     buckets: NDArray[np.float64] | None = attrs.field(
-        default=None, converter=_readonly, eq=_arr_eq()
+        default=None, converter=_readonly, eq=_arr_eq()  # type: ignore[misc]
     )
     bucket_bounds: NDArray[np.float64] | None = attrs.field(
-        default=None, converter=_readonly, eq=_arr_eq()
+        default=None, converter=_readonly, eq=_arr_eq()  # type: ignore[misc]
     )
     samples: NDArray[np.float64] | None = attrs.field(
-        default=None, converter=_readonly, eq=_arr_eq()
+        default=None, converter=_readonly, eq=_arr_eq()  # type: ignore[misc]
     )
 
     def __attrs_post_init__(self) -> None:

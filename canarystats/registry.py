@@ -81,7 +81,8 @@ class Options:
         if unknown:
             names = allowed if allowed else "none"
             raise SpecError(
-                f"unknown option {unknown[0]!r} of method {method!r}: its options are {names}"
+                f"`options` of method {method!r}: unknown option {unknown[0]!r}; its options "
+                f"are {names}"
             )
         return cls(**{str(k): v for k, v in mapping.items()})
 
@@ -91,8 +92,8 @@ class Options:
         for f in attrs.fields(type(self)):
             value = getattr(self, f.name)
             default = f.default
-            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-                default = default.factory()  # type: ignore[union-attr]
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type,unused-ignore]
+                default = default.factory()  # type: ignore[union-attr,unused-ignore]
             same = value is default or (
                 not isinstance(value, np.ndarray) and value == default
             )
@@ -130,8 +131,10 @@ _METHODS: dict[str, RegisteredMethod] = {}
 _PLUGINS_LOADED: list[bool] = [False]
 
 
-def register_method(method: RegisteredMethod) -> RegisteredMethod:
-    """Register a criterion method under its ``name``; returns it (usable as a decorator).
+def register_method(method: Any) -> Any:
+    """Register a criterion method (a class, instantiated, or an instance) under its ``name``.
+
+    Returns what it was given, so it serves as a class decorator.
 
     Registering the same object again does nothing; another object under a
     name that is taken is refused, as is a state type that another method
@@ -143,6 +146,7 @@ def register_method(method: RegisteredMethod) -> RegisteredMethod:
         For a name that is not a non-empty identifier, a name already taken,
         or a missing ``options_type`` / ``state_type``.
     """
+    registered = method
     if isinstance(method, type):
         method = method()
     name = getattr(method, "name", None)
@@ -152,8 +156,8 @@ def register_method(method: RegisteredMethod) -> RegisteredMethod:
         if not isinstance(getattr(method, attr, None), type):
             raise SpecError(f"criterion method {name!r} must declare `{attr}` (a class)")
     taken = _METHODS.get(name)
-    if taken is method:
-        return method
+    if taken is method or type(taken) is type(method):
+        return registered
     if taken is not None:
         raise SpecError(
             f"criterion method {name!r} is registered already ({type(taken).__qualname__})"
@@ -166,7 +170,7 @@ def register_method(method: RegisteredMethod) -> RegisteredMethod:
                 "needs a state type of its own"
             )
     _METHODS[name] = method
-    return method
+    return registered
 
 
 def _load_plugins() -> None:

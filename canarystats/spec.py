@@ -95,8 +95,6 @@ STRATEGIES = (
     "top_k_routing",
 )
 ON_SUCCESS = ("candidate", "baseline", "both")
-#: ``Criterion.model``: the sampling model of a mean metric under ``method="bayes"``.
-MEAN_MODELS = ("normal", "lognormal")
 
 
 # --------------------------------------------------------------------------- durations
@@ -359,26 +357,6 @@ def batch_param(name: str, value: Any, batch_shape: tuple[int, ...]) -> NDArray[
 # --------------------------------------------------------------------------- Criterion
 
 
-def _to_prior(value: Any) -> Any:
-    if isinstance(value, list | tuple) and not any(isinstance(v, bool) for v in value):
-        try:
-            return tuple(float(v) for v in value)
-        except (TypeError, ValueError):
-            return value
-    return value
-
-
-def _to_looks(value: Any) -> Any:
-    # integral numbers (YAML may give 5.0, numpy an int64) become int
-    if isinstance(value, bool | np.bool_) or value is None:
-        return value
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return int(value)
-    return value
-
-
 def _to_options(value: Any, self: Criterion) -> Any:
     """``options`` as the method's options type: from None (defaults), a mapping or an instance."""
     options_type = get_method(self.method).options_type
@@ -456,31 +434,6 @@ class Criterion:
         such as ``{"prior": (1, 1)}`` is validated into the method's typed
         options; an unknown name is a :class:`SpecError` naming the allowed
         ones. None gives the method's defaults.
-    prior : (float, float), optional
-        ``method="bayes"`` on a rate: the Beta prior's ``(alpha, beta)``, both
-        > 0; None (the default) means Jeffreys' Beta(0.5, 0.5). Other methods
-        and mean metrics do not use it.
-    scale : float or array_like, optional
-        ``method="bayes"`` on a mean known only as ``value`` and ``count``
-        (without ``sum``/``sumsq`` or histogram buckets): the standard
-        deviation of one sample, > 0, in the metric's unit. There is no
-        default: without it (or the data to estimate it) such a criterion
-        raises rather than decide on an invented spread.
-    model : {None, "normal", "lognormal"}, optional
-        ``method="bayes"`` on a mean metric: the model of one sample. None
-        (the default) and ``"normal"`` use the Student-t / normal posterior of
-        the mean; ``"lognormal"`` takes per-request values (latencies) to be
-        log-normal and judges the mean ``exp(mu + sigma^2 / 2)`` from the
-        log-scale moments of the histogram ``buckets`` (see docs/bayes.md).
-        Only ``method="bayes"`` reads it: another method with a model set is an
-        error, and so is a rate metric (its model is the Beta-Binomial).
-    looks : int, optional
-        ``method="group_sequential"``: the planned number of looks (>= 1);
-        required by that method, unused by the others.
-    spending : str, default "obrien_fleming"
-        ``method="group_sequential"``: the alpha-spending function,
-        ``"obrien_fleming"``, ``"pocock"`` or ``"power:<rho>"`` (see
-        ``canarystats.spending_function``).
     extras : dict, optional
         Keys of the Iter8 success criterion that canarystats does not
         interpret, kept so that nothing is dropped.
@@ -514,61 +467,10 @@ class Criterion:
     )
     nonnegative: bool = attrs.field(default=True, converter=_to_bool, validator=_is_bool)
     options: Any = attrs.field(
-        default=None, converter=attrs.Converter(_to_options, takes_self=True)
+        default=None,
+        converter=attrs.Converter(_to_options, takes_self=True),  # type: ignore[misc,call-overload]
     )
-    prior: tuple[float, float] | None = attrs.field(default=None, converter=_to_prior)
-    scale: Param | None = _param_field(
-        None, validator=_check_param(low=0.0, low_open=True, optional=True)
-    )
-    model: str | None = attrs.field(default=None)
-    looks: int | None = attrs.field(default=None, converter=_to_looks)
-    spending: str = attrs.field(default="obrien_fleming")
     extras: dict[str, Any] = attrs.field(factory=dict, converter=_to_extras, validator=_is_mapping)
-
-    @looks.validator
-    def _check_looks(self, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
-        ):
-            raise SpecError(f"`looks` must be an integer >= 1 or None, got {value!r}")
-
-    @spending.validator
-    def _check_spending(self, attribute: attrs.Attribute[Any], value: Any) -> None:
-        kind, _, arg = value.partition(":") if isinstance(value, str) else ("", "", "")
-        ok = kind in ("obrien_fleming", "pocock") and not arg
-        if kind == "power":
-            try:
-                ok = not arg or (math.isfinite(float(arg)) and float(arg) > 0)
-            except ValueError:
-                ok = False
-        if not ok:
-            raise SpecError(
-                "`spending` must be one of 'obrien_fleming', 'pocock' or 'power:<rho>' "
-                f"(rho > 0), got {value!r}"
-            )
-
-    @prior.validator
-    def _check_prior(self, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is None:
-            return
-        ok = (
-            isinstance(value, tuple)
-            and len(value) == 2
-            and all(isinstance(v, float) and math.isfinite(v) and v > 0 for v in value)
-        )
-        if not ok:
-            raise SpecError(
-                f"`prior` must be two finite numbers > 0 (the Beta prior's alpha and beta), "
-                f"or None for the default Beta(0.5, 0.5), got {value!r}"
-            )
-
-    @model.validator
-    def _check_model(self, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is not None and value not in MEAN_MODELS:
-            raise SpecError(
-                f"`model` must be one of {list(MEAN_MODELS)}, or None for the default (normal), "
-                f"got {value!r}"
-            )
 
     @method.validator
     def _check_method(self, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -583,10 +485,12 @@ class Criterion:
             )
 
     def __attrs_post_init__(self) -> None:
-        if self.model is not None and self.method != "bayes":
+        options = [f.name for f in attrs.fields(type(self.options)) if f.init]
+        shadowed = sorted(k for k in self.extras if k in options)
+        if shadowed:
             raise SpecError(
-                f"`model` {self.model!r} is read by method 'bayes' only; criterion "
-                f"{self.metric!r} has method {self.method!r}: remove `model` or use 'bayes'"
+                f"`extras` holds {shadowed[0]!r}, an option of method {self.method!r}: pass it "
+                f"in `options` (e.g. options={{{shadowed[0]!r}: ...}}); extras are not read"
             )
         if self.tolerance_type == "delta":
             if self.is_counter:

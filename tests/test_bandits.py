@@ -163,8 +163,8 @@ def test_iter8_loader_epsilon_greedy_and_bayes_keys_round_trip() -> None:
     }
     spec = spec_from_iter8(doc)
     assert spec.traffic_control.strategy == "epsilon_t_greedy"
-    assert spec.criteria[0].prior == (1.0, 1.0)
-    assert spec.criteria[1].scale == 0.05
+    assert spec.criteria[0].options.prior == (1.0, 1.0)
+    assert spec.criteria[1].options.scale == 0.05
     back = spec_to_iter8(spec)
     assert back["spec"]["trafficControl"]["strategy"] == "epsilon_greedy"
     assert back["spec"]["analysis"]["successCriteria"][0]["prior"] == [1, 1]

@@ -181,7 +181,7 @@ def test_rate_verdicts_reasons_and_warnings() -> None:
 
 
 def test_threshold_rate_closed_form_and_stop_on_failure() -> None:
-    c = _rate("threshold", tolerance=0.02, stop_on_failure=True, prior=(1, 1))
+    c = _rate("threshold", tolerance=0.02, stop_on_failure=True, options={"prior": (1, 1)})
     obs = Observations(count=[[0, 1000], [0, 1000]], value=np.full((2, 2), np.nan),
                        successes=[[0, 5], [0, 40]])
     r = cs.evaluate_criterion(c, obs)
@@ -210,7 +210,7 @@ def test_mean_models() -> None:
     assert np.isfinite(r.state.scale).all()
     # an explicit scale
     c = Criterion(metric="iter8_latency", tolerance_type="threshold", tolerance=0.2,
-                  method="bayes", scale=0.1)
+                  method="bayes", options={"scale": 0.1})
     r = cs.evaluate_criterion(c, Observations(count=[100.0, 50.0], value=[0.1, 0.17]))
     assert r.state.prob == pytest.approx(norm.cdf(0.03 / (0.1 / np.sqrt(50))))
     # a single sample has no t posterior: bad data, not a verdict
@@ -242,7 +242,7 @@ def test_mean_models() -> None:
         ({"metric": "iter8_error_count", "tolerance_type": "threshold"},
          Observations(count=[9.0, 9.0], value=[1.0, 1.0]), r"does not apply to the counter"),
         ({"missing": "iter8"}, Observations(count=[9.0, 9.0], value=[1.0, 1.0]),
-         r"needs `missing` 'inconclusive'"),
+         r"`missing` must be 'inconclusive' for method 'bayes'"),
     ],
 )
 def test_configuration_errors(kwargs: dict, obs: Observations, match: str) -> None:
@@ -260,11 +260,12 @@ def test_configuration_errors(kwargs: dict, obs: Observations, match: str) -> No
 )
 def test_criterion_field_errors(kwargs: dict, match: str) -> None:
     with pytest.raises(SpecError, match=match):
-        Criterion(metric="m", tolerance_type="delta", tolerance=0.1, **kwargs)
+        Criterion(metric="m", tolerance_type="delta", tolerance=0.1, method="bayes",
+                  options=kwargs)
 
 
 def test_fractional_counts_enter_as_they_are() -> None:
-    c = _rate(prior=(1, 1))
+    c = _rate(options={"prior": (1, 1)})
     obs = Observations(count=[200.4, 204.6], value=[np.nan, np.nan], successes=[36.2, 16.3])
     a_b, b_b = 37.2, 1 + 200.4 - 36.2
     a_c, b_c = 17.3, 1 + 204.6 - 16.3

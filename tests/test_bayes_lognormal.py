@@ -140,7 +140,8 @@ def _latency(model: str | None, tolerance_type: str = "threshold", *,
              tolerance: float = float(np.exp(0.5)), sample_size: float = 0.0,
              direction: str = "lower") -> Criterion:
     return Criterion(metric="iter8_latency", tolerance_type=tolerance_type, tolerance=tolerance,
-                     method="bayes", model=model, sample_size=sample_size, confidence=0.95,
+                     method="bayes", options={"model": model}, sample_size=sample_size,
+                     confidence=0.95,
                      direction=direction)
 
 
@@ -188,15 +189,16 @@ def test_configuration_errors() -> None:
     with pytest.raises(SpecError, match=r"`model` 'lognormal'.*needs.*`buckets`"):
         cs.evaluate_criterion(_latency("lognormal"), no_buckets)
     rate = Criterion(metric="iter8_error_rate", tolerance_type="delta", tolerance=0.1,
-                     method="bayes", model="normal")
+                     method="bayes", options={"model": "normal"})
     with pytest.raises(SpecError, match=r"`model` 'normal' selects the model of a mean metric"):
         posterior_prob(rate, Observations(count=[9.0, 9.0], value=[0.1, 0.1],
                                           successes=[1.0, 1.0]))
     with pytest.raises(SpecError, match=r"`model` must be one of \['normal', 'lognormal'\]"):
         Criterion(metric="m", tolerance_type="threshold", tolerance=1.0, method="bayes",
-                  model="gamma")
-    with pytest.raises(SpecError, match=r"`model` 'lognormal' is read by method 'bayes' only"):
-        Criterion(metric="m", tolerance_type="threshold", tolerance=1.0, model="lognormal")
+                  options={"model": "gamma"})
+    with pytest.raises(SpecError, match=r"`options` of method 'point': unknown option 'model'"):
+        Criterion(metric="m", tolerance_type="threshold", tolerance=1.0,
+                  options={"model": "lognormal"})
     # the routing strategies draw from t / normal posteriors only: they refuse, not substitute
     spec = ExperimentSpec(name="e", target_service="s", baseline="b", candidate="c",
                           traffic_control=TrafficControl(strategy="posterior_bayesian_routing"),
@@ -220,7 +222,7 @@ def test_iter8_loader_round_trip() -> None:
         },
     }
     spec = spec_from_iter8(doc)
-    assert [c.model for c in spec.criteria] == ["lognormal", None]
+    assert [c.options.model for c in spec.criteria] == ["lognormal", None]
     back = spec_to_iter8(spec)
     criteria = back["spec"]["analysis"]["successCriteria"]
     assert criteria[0]["model"] == "lognormal"

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from scipy import optimize, stats
 
 import canarystats as cs
+from canarystats.adapters.iter8 import spec_from_iter8, spec_to_iter8
 from canarystats import (
     Criterion,
     ExperimentSpec,
@@ -221,12 +222,12 @@ def test_sample_sizes_against_textbook_and_r() -> None:
     # Chow, Shao & Wang (2008), Sample Size Calculations in Clinical Research, 2nd ed.,
     # sec. 4.2 (two-sample proportions, equality): n = (z_{a/2} + z_b)^2 (p1 q1 + p2 q2) / d^2;
     # p1 = .65, p2 = .85, a = .05, power .8: (1.959964 + 0.841621)^2 * 0.355 / 0.04 = 69.65 -> 70
-    assert cs.sample_size_rates(0.65, 0.85, sided=2, method="wald").baseline == 70
+    assert cs.sample_size_rates(0.65, 0.85, alternative="two-sided", method="wald").baseline == 70
     # R: power.prop.test(p1=0.65, p2=0.85, power=0.8)$n -> 72.3930103565 (Fleiss, pooled under H0)
-    assert cs.sample_size_rates(0.65, 0.85, sided=2).baseline == 73
+    assert cs.sample_size_rates(0.65, 0.85, alternative="two-sided").baseline == 73
     # sec. 3.2.1: n = 2 (z_{a/2} + z_b)^2 s^2 / d^2, s = 2, d = 1, power .9:
     # 2 * (1.959964 + 1.281552)^2 * 4 = 84.06 -> 85
-    assert cs.sample_size_means(10.0, 11.0, 2.0, sided=2, power=0.9).baseline == 85
+    assert cs.sample_size_means(10.0, 11.0, 2.0, alternative="two-sided", power=0.9).baseline == 85
     # R: power.t.test(delta=1, sd=1, power=0.8, alternative="one.sided")$n -> 13.0977730406
     assert cs.sample_size_means(0.0, 1.0, 1.0, test="t").baseline == 14
     # R: power.t.test(delta=1, sd=2, power=0.9, sig.level=0.025, alternative="one.sided")$n
@@ -234,11 +235,11 @@ def test_sample_sizes_against_textbook_and_r() -> None:
     assert cs.sample_size_means(0.0, 1.0, 2.0, alpha=0.025, power=0.9, test="t").baseline == 86
     # the power functions invert the sample size functions
     assert cs.power_means(13.0977730406, 0.0, 1.0, 1.0, test="t") == pytest.approx(0.8, abs=1e-6)
-    assert cs.power_rates(72.3930103565, 0.65, 0.85, sided=2) == pytest.approx(0.8, abs=1e-6)
+    assert cs.power_rates(72.3930103565, 0.65, 0.85, alternative="two-sided") == pytest.approx(0.8, abs=1e-6)
     # the group-sequential inflation multiplies
     infl = cs.gs_design(5, alpha=0.05, power=0.9).inflation_factor
-    n_fixed = cs.sample_size_means(10.0, 11.0, 2.0, sided=2, power=0.9, inflation=1.0).baseline
-    n_gs = cs.sample_size_means(10.0, 11.0, 2.0, sided=2, power=0.9, inflation=infl).baseline
+    n_fixed = cs.sample_size_means(10.0, 11.0, 2.0, alternative="two-sided", power=0.9, inflation=1.0).baseline
+    n_gs = cs.sample_size_means(10.0, 11.0, 2.0, alternative="two-sided", power=0.9, inflation=infl).baseline
     assert n_fixed < n_gs <= np.ceil(84.06 * infl) + 1
     with pytest.raises(SpecError, match="on the null"):
         cs.sample_size_means(10.0, 11.0, 2.0, ratio=1.1)
@@ -272,18 +273,20 @@ def _rate_obs(n: np.ndarray, x: np.ndarray) -> Observations:
 
 def test_criterion_fields_validate_and_round_trip() -> None:
     c = Criterion(metric="iter8_error_rate", tolerance_type="delta", tolerance=0.1,
-                  method="group_sequential", looks=5.0, spending="power:2")
-    assert c.looks == 5
+                  method="group_sequential", options={"looks": 5.0, "spending": "power:2"})
+    assert c.options.looks == 5
     spec = ExperimentSpec(name="e", target_service="s", baseline="b", candidate="c", criteria=[c])
-    doc = spec.to_iter8()
+    doc = spec_to_iter8(spec)
     entry = doc["spec"]["analysis"]["successCriteria"][0]
     assert entry["looks"] == 5
     assert entry["spending"] == "power:2"
-    assert ExperimentSpec.from_iter8(doc) == spec
+    assert spec_from_iter8(doc) == spec
     with pytest.raises(SpecError, match="`looks`"):
-        Criterion(metric="m", tolerance_type="threshold", tolerance=1.0, looks=0)
+        Criterion(metric="m", tolerance_type="threshold", tolerance=1.0, method="group_sequential",
+                  options={"looks": 0})
     with pytest.raises(SpecError, match="`spending`"):
-        Criterion(metric="m", tolerance_type="threshold", tolerance=1.0, spending="pocok")
+        Criterion(metric="m", tolerance_type="threshold", tolerance=1.0, method="group_sequential",
+                  options={"spending": "pocok"})
     no_looks = Criterion(metric="m", tolerance_type="threshold", tolerance=1.0, method="group_sequential")
     with pytest.raises(SpecError, match="`looks`"):
         evaluate_criterion(no_looks, _rate_obs(np.array([10.0, 10.0]), np.array([1.0, 1.0])))
@@ -311,7 +314,7 @@ def test_fixed_method_verdicts() -> None:
 
 def test_group_sequential_warns_off_plan_and_freezes() -> None:
     c = Criterion(metric="iter8_error_rate", tolerance_type="threshold", tolerance=0.05,
-                  method="group_sequential", looks=2, confidence=0.95)
+                  method="group_sequential", options={"looks": 2}, confidence=0.95)
     state = None
     n = np.array([[1000.0, 1000.0]])
     x = np.array([[40.0, 52.0]])
@@ -327,7 +330,7 @@ def test_group_sequential_warns_off_plan_and_freezes() -> None:
     assert r2.verdict.tolist() == r.verdict.tolist()
     # information growing faster than planned: the look that reaches it is the last
     c3 = Criterion(metric="iter8_error_rate", tolerance_type="threshold", tolerance=0.05,
-                   method="group_sequential", looks=3, confidence=0.95)
+                   method="group_sequential", options={"looks": 3}, confidence=0.95)
     s = evaluate_criterion(c3, _rate_obs(n, x)).state
     with pytest.warns(PlannedLooksWarning, match="before the last planned look"):
         r3 = evaluate_criterion(c3, _rate_obs(4 * n, 4 * x), state=s)
@@ -337,7 +340,8 @@ def test_group_sequential_warns_off_plan_and_freezes() -> None:
 def _simulate_gs(p_base: float, p_cand: float, n_look: int, looks: int, reps: int, seed: int) -> tuple[float, float]:
     """PASS and FAIL rates of a group-sequential delta criterion (tolerance 0.1), vectorized."""
     c = Criterion(metric="iter8_error_rate", tolerance_type="delta", tolerance=0.1,
-                  method="group_sequential", looks=looks, confidence=0.95, sample_size=10)
+                  method="group_sequential", options={"looks": looks}, confidence=0.95,
+                  sample_size=10)
     rng = np.random.default_rng(seed)
     n = np.zeros((reps, 2))
     x = np.zeros((reps, 2))
@@ -376,7 +380,8 @@ def test_group_sequential_power_of_a_sized_design() -> None:
 
 def test_group_sequential_batched_equals_loop() -> None:
     c = Criterion(metric="latency", tolerance_type="threshold", tolerance=1.0,
-                  method="group_sequential", looks=3, confidence=0.9, sample_size=5)
+                  method="group_sequential", options={"looks": 3}, confidence=0.9,
+                  sample_size=5)
     rng = np.random.default_rng(11)
     reps = 6
     n_look = rng.integers(20, 60, size=(3, reps)).astype(float)
@@ -420,7 +425,8 @@ def test_a_single_experiment_judges_as_a_batch_of_one(method: str) -> None:
     # the batch shape () is a batch like any other: three looks of one experiment give the
     # verdicts, reasons and state of the same looks in a batch of one
     crit = Criterion(metric="iter8_error_rate", tolerance_type="delta", tolerance=0.2,
-                     method=method, sample_size=10, looks=3)
+                     method=method, sample_size=10,
+                     options={"looks": 3} if method == "group_sequential" else None)
     state0 = state1 = None
     for k, (errors_b, errors_c) in enumerate([(10.0, 9.0), (22.0, 15.0), (31.0, 18.0)]):
         n = 1000.0 * (k + 1)

@@ -40,7 +40,8 @@ def _spec() -> ExperimentSpec:
             Criterion(metric="iter8_error_rate", tolerance_type="delta", tolerance=0.1,
                       method="fixed", confidence=0.95, sample_size=10),
             Criterion(metric="latency", tolerance_type="threshold", tolerance=10.0,
-                      method="group_sequential", looks=4, confidence=0.95, sample_size=10),
+                      method="group_sequential", options={"looks": 4}, confidence=0.95,
+                      sample_size=10),
         ],
     )
 
@@ -243,7 +244,8 @@ def _simulate_means(mu_c: float, n_look: int, looks: int, reps: int, seed: int) 
     squares ~ sd^2 chi^2(n - 1), independent).
     """
     c = Criterion(metric="latency", tolerance_type="delta", tolerance=0.1,
-                  method="group_sequential", looks=looks, confidence=0.95, sample_size=10)
+                  method="group_sequential", options={"looks": looks}, confidence=0.95,
+                  sample_size=10)
     rng = np.random.default_rng(seed)
     mu, sd = np.array([10.0, mu_c]), 8.0
     n = np.zeros((reps, 2))

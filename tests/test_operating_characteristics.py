@@ -202,14 +202,14 @@ def test_criteria_the_simulator_cannot_serve_raise_naming_the_metric() -> None:
         tutorial_spec(),
         criteria=[Criterion(metric="iter8_error_rate", tolerance_type="threshold",
                             tolerance=0.1, method="sequential",
-                            extras={"sequential_test": "quantile", "quantile": 0.9})],
+                            options={"sequential_test": "quantile", "quantile": 0.9})],
     )  # fmt: skip
     with pytest.raises(SpecError, match="none of 'iter8_error_rate'"):
         operating_characteristics(quantile_rate, sc, n=2)
     scale_check = attrs.evolve(
         tutorial_spec(),
         criteria=[Criterion(metric="iter8_latency", tolerance_type="delta", tolerance=0.1,
-                            method="ranks", extras={"scale_check": True})],
+                            method="ranks", options={"scale_check": True})],
     )  # fmt: skip
     with pytest.raises(SpecError, match="`scale_check` needs raw samples of 'iter8_latency'"):
         operating_characteristics(scale_check, sc, n=2)
@@ -226,7 +226,7 @@ def test_mean_methods_get_sums_of_squares_only_when_asked(method: str) -> None:
     # figures for data a replay of Istio metrics cannot give.
     crit = attrs.evolve(tutorial_spec().criteria[0], method=method)
     if method == "group_sequential":
-        crit = attrs.evolve(crit, looks=9)
+        crit = attrs.evolve(crit, options={"looks": 9})
     spec = attrs.evolve(tutorial_spec(), criteria=[crit])
     with pytest.raises(SpecError, match=rf"'iter8_latency' \(method '{method}'\) needs .*"
                                         r"sum of squared latencies.*`sums_of_squares=True`"):

@@ -12,7 +12,7 @@ from canarystats.strategies.persist import registered_state_types, state_from_js
 def _spec(method: str, **tc: object) -> cs.ExperimentSpec:
     extra: dict[str, object] = {}
     if method == "group_sequential":
-        extra["looks"] = 4
+        extra["options"] = {"looks": 4}
     criterion = cs.Criterion(
         metric="iter8_error_rate", tolerance_type="delta", tolerance=0.2, sample_size=10, method=method, **extra
     )

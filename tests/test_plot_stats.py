@@ -102,7 +102,8 @@ def test_posteriors_lognormal_mean_and_missing_confidence():
     obs = cs.Observations(count=buckets.sum(-1), value=[0.17, 0.22], buckets=buckets,
                           bucket_bounds=bounds)
     crit = cs.Criterion(metric="iter8_latency", tolerance_type="threshold", tolerance=0.3,
-                        method="bayes", model="lognormal", sample_size=10)
+                        method="bayes", options={"model": "lognormal"},
+                        sample_size=10)
     assert crit.confidence is None  # takes the traffic control's default, 0.95
     fig = plot_posteriors(crit, obs)
     (ax,) = fig.axes
@@ -121,14 +122,15 @@ def test_posteriors_lognormal_mean_and_missing_confidence():
 def test_posteriors_point_mass_and_missing_version():
     crit = cs.Criterion(metric="iter8_latency", tolerance_type="delta", tolerance=0.1,
                         method="bayes", sample_size=1, confidence=0.9)
-    # every request took the same time: a posterior with zero spread
+    # every request took the same time: a posterior with zero spread (drawn as a point mass;
+    # a zero variance is never the basis of a verdict: an insufficient sample)
     obs = cs.Observations(count=[50.0, 40.0], value=[0.5, 0.5], sum=[25.0, 20.0],
                           sumsq=[12.5, 10.0])
     fig = plot_posteriors(crit, obs)
     lines = _lines(fig.axes[0])
     assert lines["baseline"].get_xdata()[0] == 0.5  # vertical lines
     assert lines["margin 1.1 × baseline"].get_xdata()[0] == pytest.approx(0.55)
-    assert "P(H | data) = 1 → PASS" in fig.axes[0].get_title()
+    assert "P(H | data) undefined (INSUFFICIENT_SAMPLE) → INCONCLUSIVE" in fig.axes[0].get_title()
     # a candidate without requests has no posterior: only the baseline is drawn
     obs = cs.Observations(count=[50.0, 0.0], value=[0.1, np.nan], sum=[5.0, 0.0],
                           sumsq=[0.6, 0.0])

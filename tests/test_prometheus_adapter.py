@@ -20,7 +20,6 @@ import pandas as pd
 import pytest
 
 import canarystats as cs
-from canarystats.adapters import prometheus as _prom
 from canarystats.adapters.prometheus import (
     PrometheusClient,
     bucket_quantile,
@@ -29,6 +28,7 @@ from canarystats.adapters.prometheus import (
     result_from_frame,
     service_observer,
 )
+from canarystats.adapters.prometheus import parsing as _prom
 from canarystats.adapters.promql import CounterQuery, Matcher, format_window, quote
 
 

@@ -30,7 +30,7 @@ from canarystats import (
     mann_whitney_binned,
     score_groups,
 )
-from canarystats.ranks import _select
+from canarystats.stats.hodges_lehmann import _select
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -456,7 +456,7 @@ def test_ranks_method_errors_and_bad_data():
     buckets = Observations(count=[[10.0, 10.0]], value=[[1.0, 1.0]], buckets=[[[5, 5], [5, 5]]],
                            bucket_bounds=[1.0, np.inf])
     with pytest.raises(SpecError, match="`scale_check` needs raw `samples`"):
-        evaluate_criterion(_crit(extras={"scale_check": True}), buckets)
+        evaluate_criterion(_crit(options={"scale_check": True}), buckets)
     samples = np.ones((2, 2, 30))
     samples[0, 1, 3] = np.inf
     bad = Observations(count=[[30.0, 30.0]] * 2, value=[[1.0, 1.0]] * 2, samples=samples)
@@ -475,11 +475,12 @@ def test_benchmark_quick_runs(capsys):
     assert figures["agree"] == 1.0
 
 
-def test_module_doctests():
+@pytest.mark.parametrize("name", ["canarystats.ranks", "canarystats.methods.ranks"])
+def test_module_doctests(name):
     import doctest
+    import importlib
 
-    import canarystats.ranks as module
-
+    module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0
     assert result.failed == 0

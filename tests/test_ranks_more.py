@@ -1,5 +1,6 @@
 """The rank judge, continued: the batched order-statistic selection against brute force,
-threshold criteria (the sign test of the median) and replays of the bundled rollouts."""
+threshold criteria (the sign test of the median), the method's options and data policy, and
+replays of the bundled rollouts."""
 
 from __future__ import annotations
 
@@ -11,19 +12,24 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import canarystats.ranks as ranks
+import canarystats.stats.hodges_lehmann as hodges_lehmann
 from canarystats import (
     Criterion,
+    InsufficientDataWarning,
     MetricClass,
     Observations,
     Reason,
+    SpecError,
     Verdict,
+    classify_metric,
     data,
     evaluate_criterion,
     mann_whitney,
     replay,
 )
 from canarystats.data.make_rollouts import tutorial_spec
+from canarystats.methods.ranks import RanksOptions
+from canarystats.registry import get_method
 
 # --------------------------------------------------------------------------- selection
 
@@ -60,14 +66,14 @@ def test_select_many_is_exact(kind, m, n, monkeypatch):
     ks = np.stack([np.ones(4, int), (big * 0.025).astype(int), big // 2, big // 2 + 1,
                    (big * 0.975).astype(int), big, big + 1, np.zeros(4, int)], axis=1)
     fallbacks = []
-    slow = ranks._select
+    slow = hodges_lehmann._select
 
     def spy(*args):
         fallbacks.append(args[0].shape[0])
         return slow(*args)
 
-    monkeypatch.setattr(ranks, "_select", spy)
-    got = ranks._select_many(xs, ys, nx, ny, ks)
+    monkeypatch.setattr(hodges_lehmann, "_select", spy)
+    got = hodges_lehmann.select_many(xs, ys, nx, ny, ks)
     want = np.array([[_brute(x[b], y[b], k) for k in ks[b]] for b in range(4)])
     np.testing.assert_array_equal(got, want)
     assert not fallbacks
@@ -82,7 +88,7 @@ def test_select_many_miscounts_are_caught(monkeypatch):
     x, y = rng.normal(size=(3, 200)), rng.normal(size=(3, 300))
     xs, ys = np.sort(x, axis=1), np.sort(y, axis=1)
     ks = np.array([[1500, 30000, 30001, 58500]] * 3)
-    real = ranks._Counter.__call__
+    real = hodges_lehmann._Counter.__call__
 
     def miscount(self, p, rows=None, strict=None):
         q = real(self, p, rows, strict)
@@ -90,16 +96,16 @@ def test_select_many_miscounts_are_caught(monkeypatch):
         return q
 
     fallbacks = []
-    slow = ranks._select
+    slow = hodges_lehmann._select
 
     def spy(*args):
         fallbacks.append(args[0].shape[0])
         return slow(*args)
 
-    monkeypatch.setattr(ranks, "_ROUNDING", 1.0)
-    monkeypatch.setattr(ranks._Counter, "__call__", miscount)
-    monkeypatch.setattr(ranks, "_select", spy)
-    got = ranks._select_many(xs, ys, np.full(3, 200), np.full(3, 300), ks)
+    monkeypatch.setattr(hodges_lehmann, "_ROUNDING", 1.0)
+    monkeypatch.setattr(hodges_lehmann._Counter, "__call__", miscount)
+    monkeypatch.setattr(hodges_lehmann, "_select", spy)
+    got = hodges_lehmann.select_many(xs, ys, np.full(3, 200), np.full(3, 300), ks)
     want = np.array([[_brute(x[b], y[b], k) for k in ks[b]] for b in range(3)])
     np.testing.assert_array_equal(got, want)
     assert fallbacks
@@ -201,6 +207,132 @@ def test_threshold_on_buckets():
     rb = evaluate_criterion(_thr(tolerance=1.3), bobs)
     for vs, vb in zip(rs.verdict.tolist(), rb.verdict.tolist(), strict=True):
         assert vb == vs or vb == Verdict.INCONCLUSIVE  # never a verdict the raw data refute
+
+
+# --------------------------------------------------------------------------- options, data policy
+
+
+def _delta(**kw):
+    return Criterion(metric="latency", tolerance_type="delta", tolerance=0.1, sample_size=20,
+                     method="ranks", confidence=0.95, **kw)
+
+
+def _pair(base, cand):
+    """One slice of raw samples (NaN-padded), with the count of each version's samples."""
+    samples = np.full((1, 2, max(len(base), len(cand), 1)), np.nan)
+    samples[0, 0, : len(base)] = base
+    samples[0, 1, : len(cand)] = cand
+    count = np.count_nonzero(~np.isnan(samples), axis=-1).astype(float)
+    return Observations(count=count, value=np.full((1, 2), 0.2), samples=samples)
+
+
+BASE = np.random.default_rng(8).lognormal(np.log(0.2), 0.3, 50)
+
+
+def test_options_are_typed_and_validated():
+    assert _delta().options == RanksOptions(estimate_tolerance=0.25, scale_check=False)
+    assert _delta(options={"estimate_tolerance": 1}).options.estimate_tolerance == 1.0
+    for bad in (-0.1, float("inf"), "wide", True):
+        with pytest.raises(SpecError, match="`estimate_tolerance` must be a finite number >= 0"):
+            _delta(options={"estimate_tolerance": bad})
+    with pytest.raises(SpecError, match="`scale_check` must be true or false, got 'yes'"):
+        _delta(options={"scale_check": "yes"})
+    with pytest.raises(SpecError, match="unknown option 'band'"):
+        _delta(options={"band": 0.5})
+    with pytest.raises(SpecError, match="pass it in `options`"):
+        _delta(extras={"estimate_tolerance": 0.5})
+
+
+def test_estimate_tolerance_is_kayentas_band():
+    """With a zero margin the delta FAILs exactly where classify_metric (band) says High."""
+    rng = np.random.default_rng(11)
+    base = rng.lognormal(0, 0.3, size=(40, 80))
+    cand = base[::-1] * rng.uniform(0.9, 1.4, size=(40, 1))
+    samples = np.stack([base, cand], axis=1)
+    obs = Observations(count=np.full((40, 2), 80.0), value=samples.mean(axis=-1), samples=samples)
+    fails = []
+    for band in (0.0, 0.25, 1.0):
+        c = attrs.evolve(_delta(), tolerance=0.0, options={"estimate_tolerance": band})
+        r = evaluate_criterion(c, obs)
+        ref = classify_metric(base, cand, tolerance=band, confidence_level=0.95)
+        np.testing.assert_array_equal(r.verdict == Verdict.FAIL,
+                                      ref.classification == MetricClass.HIGH)
+        np.testing.assert_array_equal(r.state.estimate, ref.estimate)
+        fails.append(int((r.verdict == Verdict.FAIL).sum()))
+    assert fails[0] > fails[1] > fails[2], fails  # a wider band flags fewer shifts
+
+
+def test_needs_buckets_or_for_the_scale_check_samples():
+    method = get_method("ranks")
+    for kind in ("mean", "rate", "counter"):
+        assert method.needs(_delta(), kind) == {"count", "buckets"}
+    assert method.needs(_delta(options={"scale_check": True}), "mean") == {"count", "samples"}
+    assert not method.anytime_valid(_delta())
+
+
+@pytest.mark.parametrize(
+    ("base", "cand", "nonnegative", "match"),
+    [
+        (BASE, np.r_[BASE[:49], -1e6], True, "`samples` negative"),
+        (np.full(50, 1e308), np.full(50, 1e308), True, "too large for the rank statistics"),
+        (np.full(50, -1e308), np.full(50, 1e308), True, "`samples` negative"),
+        (np.full(50, -1e308), np.full(50, 1e308), False, "too large for the rank statistics"),
+    ],
+    ids=["one-negative", "1e308", "-1e308-vs-1e308", "-1e308-vs-1e308-signed"],
+)
+def test_a_delta_on_bad_or_overflowing_samples_is_bad_data(base, cand, nonnegative, match):
+    """These passed silently before the base: a negative latency, and means, effect or shift
+    overflowing on samples near the float range."""
+    with pytest.warns(InsufficientDataWarning, match=match):
+        r = evaluate_criterion(_delta(nonnegative=nonnegative), _pair(base, cand))
+    assert r.verdict.tolist() == [Verdict.INCONCLUSIVE]
+    assert r.reason.tolist() == [Reason.BAD_DATA]
+    assert r.state.classification.tolist() == [MetricClass.NODATA]
+    assert np.isnan(r.state.estimate).all()
+    assert np.isnan(r.state.effect).all()
+
+
+def test_a_threshold_on_bad_samples_is_bad_data_and_on_huge_ones_a_finite_median():
+    c = _thr(tolerance=0.3)
+    with pytest.warns(InsufficientDataWarning, match="`samples` negative"):
+        r = evaluate_criterion(c, _pair(BASE, np.r_[BASE[:49], -1e6]))  # was a PASS
+    assert (r.verdict.tolist(), r.reason.tolist()) == ([Verdict.INCONCLUSIVE], [Reason.BAD_DATA])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = evaluate_criterion(c, _pair(BASE, np.full(50, 1e308)))
+    assert (r.verdict.tolist(), r.reason.tolist()) == ([Verdict.FAIL], [Reason.OK])
+    assert r.state.estimate.tolist() == [1e308]  # the middle two halved first: no overflow
+
+
+def test_a_version_without_samples_is_an_insufficient_sample():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an idle version is expected: no warning
+        for ss in (20.0, 0.0):
+            c = attrs.evolve(_delta(), sample_size=ss)
+            for base, cand in ((BASE, []), ([], BASE)):
+                r = evaluate_criterion(c, _pair(base, cand))
+                assert r.verdict.tolist() == [Verdict.INCONCLUSIVE]
+                assert r.reason.tolist() == [Reason.INSUFFICIENT_SAMPLE]
+                assert r.state.classification.tolist() == [MetricClass.NODATA]
+
+
+def test_buckets_the_test_reads_decide_the_sample_and_a_missing_one_is_missing():
+    bounds = np.array([0.1, 0.25, 0.5, np.inf])
+    buckets = np.array([[[10.0, 20.0, 5.0, 0.0], [2.0, 3.0, 1.0, 0.0]]])
+    # `count` says 35 requests each, the candidate's histogram holds 6: too few for the test
+    obs = Observations(count=[[35.0, 35.0]], value=[[0.2, 0.2]], buckets=buckets,
+                       bucket_bounds=bounds)
+    r = evaluate_criterion(_delta(), obs)
+    assert (r.verdict.tolist(), r.reason.tolist()) == ([Verdict.INCONCLUSIVE],
+                                                       [Reason.INSUFFICIENT_SAMPLE])
+    gap = buckets.copy()
+    gap[0, 1, 2] = np.nan
+    missing = Observations(count=[[35.0, 35.0]], value=[[0.2, 0.2]], buckets=gap,
+                           bucket_bounds=bounds)
+    with pytest.warns(InsufficientDataWarning, match="missing values"):
+        r = evaluate_criterion(_delta(), missing)
+    assert (r.verdict.tolist(), r.reason.tolist()) == ([Verdict.INCONCLUSIVE],
+                                                       [Reason.MISSING_VALUE])
 
 
 # --------------------------------------------------------------------------- replay

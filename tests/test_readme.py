@@ -33,7 +33,7 @@ def test_readme_quick_start_has_the_two_commands() -> None:
     [
         "canarystats.spec",
         "canarystats.observations",
-        "canarystats.tolerances",
+        "canarystats.methods.base",
         "canarystats.strategies.check_and_increment",
         "canarystats.strategies.runner",
     ],

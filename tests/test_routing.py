@@ -48,7 +48,7 @@ def _criteria() -> list[Criterion]:
         Criterion(metric="iter8_error_rate", tolerance_type="delta", tolerance=0.1,
                   method="bayes", sample_size=10),
         Criterion(metric="iter8_latency", tolerance_type="threshold", tolerance=0.2,
-                  method="bayes", scale=0.05, sample_size=10),
+                  method="bayes", options={"scale": 0.05}, sample_size=10),
     ]
 
 
@@ -191,7 +191,7 @@ def test_t_posterior_draws_match_the_normal_cdf() -> None:
     # known-sigma latency: candidate mean 0.19, sigma 0.05, n 100 -> N(0.19, 0.005^2);
     # P(mu <= 0.2) = Phi(2) (closed form); the baseline (0.1) is feasible in every draw
     crit = [Criterion(metric="iter8_latency", tolerance_type="threshold", tolerance=0.2,
-                      method="bayes", scale=0.05)]
+                      method="bayes", options={"scale": 0.05})]
     spec = _spec("top_k_routing", crit, max_pct=100.0, step=100.0)
     obs = {"iter8_latency": Observations(count=[100.0, 100.0], value=[0.1, 0.19])}
     state, result = _step(spec, routing_initial_state(spec, (), rng=5), obs)
@@ -206,7 +206,7 @@ def test_both_infeasible_baseline_wins_pbr_and_top_k_splits() -> None:
     # both versions far over a threshold: PBR gives the baseline the 1e-4 reward (candidate 0);
     # top-k credits both (tied utilities 0): 2.5 + 95 * 0.5 = 50 %, then the increment cap
     crit = [Criterion(metric="iter8_latency", tolerance_type="threshold", tolerance=0.2,
-                      method="bayes", scale=0.01)]
+                      method="bayes", options={"scale": 0.01})]
     obs = {"iter8_latency": Observations(count=[1000.0, 1000.0], value=[0.5, 0.5])}
     for strategy, want in [("posterior_bayesian_routing", 0.0),
                            ("optimistic_bayesian_routing", 0.0), ("top_k_routing", 10.0)]:
@@ -223,9 +223,9 @@ def test_each_criterion_uses_its_own_metric() -> None:
     # fails (0.5 vs 0.1). Read right, the candidate is infeasible: share 0. (With the defect
     # the delta would compare 0.5 with 1.1 * 100 and pass.)
     crit = [Criterion(metric="big", tolerance_type="threshold", tolerance=1000.0,
-                      method="bayes", scale=1.0),
+                      method="bayes", options={"scale": 1.0}),
             Criterion(metric="small", tolerance_type="delta", tolerance=0.1,
-                      method="bayes", scale=0.01)]
+                      method="bayes", options={"scale": 0.01})]
     obs = {"big": Observations(count=[500.0, 500.0], value=[100.0, 100.0]),
            "small": Observations(count=[500.0, 500.0], value=[0.1, 0.5])}
     for strategy in ROUTINGS:
@@ -254,7 +254,7 @@ def test_optimistic_never_below_posterior_for_a_delta() -> None:
 def test_abort_done_and_run_experiment() -> None:
     crit = [Criterion(metric="iter8_error_count", tolerance_type="threshold", tolerance=5.0),
             Criterion(metric="iter8_latency", tolerance_type="threshold", tolerance=0.2,
-                      method="bayes", scale=0.05)]
+                      method="bayes", options={"scale": 0.05})]
     spec = _spec("posterior_bayesian_routing", crit)
     obs = {"iter8_error_count": Observations(count=[[100.0] * 2] * 2,
                                              value=[[0.0, 9.0], [0.0, 1.0]]),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import hypothesis.extra.numpy as hnp
@@ -56,11 +56,11 @@ def test_normal_mixture_matches_confseq() -> None:
         exp["two_sided_bound(v=100, alpha=0.05, rho=best_rho)"], abs=1e-5
     )
     # confseq's OneSidedNormalMixture(v_opt=100, alpha_opt=0.05) tunes rho for 2 * alpha
-    rho1 = cs.normal_mixture_rho(100.0, 0.05, one_sided=True)
-    assert cs.normal_mixture_log_e(10.0, 100.0, rho1, one_sided=True) == pytest.approx(
+    rho1 = cs.normal_mixture_rho(100.0, 0.05, alternative="greater")
+    assert cs.normal_mixture_log_e(10.0, 100.0, rho1, alternative="greater") == pytest.approx(
         exp["one_sided_log_mixture(s=10, v=100)"], abs=1e-6
     )
-    assert cs.normal_mixture_bound(100.0, 0.05, rho1, one_sided=True) == pytest.approx(
+    assert cs.normal_mixture_bound(100.0, 0.05, rho1, alternative="greater") == pytest.approx(
         exp["one_sided_bound(v=100)"], abs=1e-5
     )
 
@@ -105,6 +105,48 @@ def test_beta_mixture_against_mpmath() -> None:
     lo, hi = cs.bernoulli_cs(30, 100, 0.05)
     assert lo == pytest.approx(0.165651535387867, abs=1e-12)
     assert hi == pytest.approx(0.462839865141713, abs=1e-12)
+
+
+def test_one_sided_alternatives_mirror_each_other() -> None:
+    rho = cs.normal_mixture_rho(100.0, 0.05, alternative="less")
+    assert rho == cs.normal_mixture_rho(100.0, 0.05, alternative="greater")
+    s = np.array([-25.0, -3.0, 0.0, 4.0, 31.0])
+    np.testing.assert_array_equal(cs.normal_mixture_log_e(s, 100.0, rho, alternative="less"),
+                                  cs.normal_mixture_log_e(-s, 100.0, rho, alternative="greater"))
+    assert cs.normal_mixture_bound(100.0, 0.05, rho, alternative="less") == -cs.normal_mixture_bound(
+        100.0, 0.05, rho, alternative="greater")
+    # scipy's convention: a one-sided sequence is open on the other side
+    two = cs.normal_mean_cs([10.0, 5.0], [100.0, 0.0], 1.0, 0.05)
+    less = cs.normal_mean_cs([10.0, 5.0], [100.0, 0.0], 1.0, 0.05, alternative="less")
+    greater = cs.normal_mean_cs([10.0, 5.0], [100.0, 0.0], 1.0, 0.05, alternative="greater")
+    assert less.lower[0] == -np.inf
+    assert greater.upper[0] == np.inf
+    assert two.lower[0] < greater.lower[0] < 0.1 < less.upper[0] < two.upper[0]
+    assert 0.1 - greater.lower[0] == pytest.approx(less.upper[0] - 0.1, rel=1e-15)
+    assert np.isnan([two.lower[1], less.lower[1], less.upper[1], greater.upper[1]]).all()
+
+
+@pytest.mark.parametrize("call", [
+    lambda: cs.normal_mixture_rho(100.0, 0.05, alternative="one-sided"),
+    lambda: cs.normal_mixture_log_e(1.0, 100.0, 12.0, alternative="two_sided"),
+    lambda: cs.normal_mixture_bound(100.0, 0.05, 12.0, alternative="upper"),
+    lambda: cs.normal_mean_cs(10.0, 100.0, 1.0, 0.05, alternative="both"),
+])
+def test_alternative_is_checked(call: Callable[[], object]) -> None:
+    with pytest.raises(SpecError, match="`alternative` must be one of"):
+        call()
+
+
+def test_results_unpack_like_the_tuples_they_replace() -> None:
+    r = cs.bernoulli_cs(30, 100, 0.05)
+    lo, hi = r
+    assert (lo, hi) == (r.lower, r.upper) == (r[0], r[1])
+    assert isinstance(r.lower, np.float64)
+    ll, lo, hi = cs.msprt_two_sample(0.3, 0.02, 0.1, 0.05)
+    assert cs.msprt_two_sample(0.3, 0.02, 0.1, 0.05).log_lambda == ll
+    k_lo, k_up = cs.quantile_ranks(1000, 0.95, 0.05)
+    assert (k_lo, k_up) == (924.0, 970.0)
+    assert cs.quantile_cs(np.arange(1.0, 1001.0), 0.95, 0.05).upper == 970.0
 
 
 def test_bernoulli_cs_edges() -> None:
@@ -288,15 +330,15 @@ def test_bernoulli_cs_vectorized_equals_loop(s: NDArray[np.float64], extra: NDAr
 
 
 @given(hnp.arrays(np.float64, st.integers(1, 5), elements=st.floats(1.0, 1e5)),
-       st.floats(0.001, 0.3), st.booleans())
+       st.floats(0.001, 0.3), st.sampled_from(["two-sided", "less", "greater"]))
 def test_normal_bound_vectorized_equals_loop(v: NDArray[np.float64], alpha: float,
-                                             one_sided: bool) -> None:
-    rho = cs.normal_mixture_rho(500.0, alpha, one_sided=one_sided)
-    b = cs.normal_mixture_bound(v, alpha, rho, one_sided=one_sided)
+                                             alternative: str) -> None:
+    rho = cs.normal_mixture_rho(500.0, alpha, alternative=alternative)
+    b = cs.normal_mixture_bound(v, alpha, rho, alternative=alternative)
     for i in range(len(v)):
-        assert cs.normal_mixture_bound(v[i], alpha, rho, one_sided=one_sided) == b[i]
+        assert cs.normal_mixture_bound(v[i], alpha, rho, alternative=alternative) == b[i]
     # the bound is where the mixture reaches 1/alpha
-    lm = cs.normal_mixture_log_e(b, v, rho, one_sided=one_sided)
+    lm = cs.normal_mixture_log_e(b, v, rho, alternative=alternative)
     np.testing.assert_allclose(lm, np.log(1 / alpha), atol=1e-9)
 
 
@@ -456,21 +498,29 @@ def test_early_stop_promotes_and_rolls_back_early() -> None:
 
 def test_early_stop_iter8_round_trip() -> None:
     spec = _spec("sequential", True)
-    doc = spec.to_iter8()
+    doc = cs.spec_to_iter8(spec)
     assert doc["spec"]["trafficControl"]["earlyStop"] is True
-    assert ExperimentSpec.from_iter8(doc) == spec
-    plain = _spec("sequential", False).to_iter8()
+    assert cs.spec_from_iter8(doc) == spec
+    plain = cs.spec_to_iter8(_spec("sequential", False))
     assert "earlyStop" not in plain["spec"]["trafficControl"]
     doc["spec"]["trafficControl"]["earlyStop"] = "yes"
     with pytest.raises(SpecError, match="earlyStop"):
-        ExperimentSpec.from_iter8(doc)
+        cs.spec_from_iter8(doc)
 
 
-def test_module_doctests() -> None:
+@pytest.mark.parametrize("name", [
+    "canarystats.sequential",
+    "canarystats.stats.mixtures",
+    "canarystats.stats.confidence_sequences",
+    "canarystats.stats.rate_ratio",
+    "canarystats.stats.sample_ratio",
+    "canarystats.stats.quantiles",
+])
+def test_module_doctests(name: str) -> None:
     import doctest
+    import importlib
 
-    import canarystats.sequential as module
-
+    module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0
     assert result.failed == 0
@@ -538,7 +588,7 @@ def test_point_process_factor_has_expectation_one_under_the_null(
     w: float, m: int, ratio: float, a: float, b: float, alloc: float
 ) -> None:
     """Each interval's predictive ratio averages to 1 under the null, whatever the state."""
-    from canarystats.sequential import _pp_step
+    from canarystats.stats.rate_ratio import point_process_step as _pp_step
 
     x = np.arange(m + 1.0)
     pi0 = w * ratio / (1 - w + w * ratio)
@@ -563,7 +613,7 @@ def test_point_process_batched_equals_loop_and_recursive_method(data: st.DataObj
         np.testing.assert_array_equal(cs.rate_ratio_test(e[i], n[i], ratio=1.2).log_e, r.log_e[i])
     # the criterion's state, updated look by look, carries the same e-value at the margin
     crit = Criterion(metric="m", tolerance_type="delta", tolerance=0.2, method="sequential",
-                     confidence=0.9, extras={"sequential_test": "point_process"})
+                     confidence=0.9, options={"sequential_test": "point_process"})
     method = SequentialMethod()
     state = method.init(crit, (n_batch,))
     for k in range(n_looks):
@@ -611,7 +661,7 @@ def test_two_sample_rate_tests_calibrated_at_the_margin_with_changing_allocation
     per_look = np.stack([2000.0 - cand, cand], axis=-1)
     n, e = _rate_streams(rng, (0.05, 0.06), per_look)
     crit = Criterion(metric="iter8_error_rate", tolerance_type="delta", tolerance=0.2,
-                     method="sequential", confidence=1 - ALPHA, extras={"sequential_test": test})
+                     method="sequential", confidence=1 - ALPHA, options={"sequential_test": test})
     v = _run_crit(crit, n, e)
     assert _ever(v, Verdict.PASS) <= BOUND
     assert _ever(v, Verdict.FAIL) <= BOUND
@@ -629,7 +679,7 @@ def test_msprt_means_calibrated_at_the_margin() -> None:
     all streams, median look 3; 40 % slower (seed 6) FAILs in all, median look 5.
     """
     crit = Criterion(metric="iter8_latency", tolerance_type="delta", tolerance=0.2,
-                     method="sequential", confidence=1 - ALPHA, extras={"sequential_test": "msprt"})
+                     method="sequential", confidence=1 - ALPHA, options={"sequential_test": "msprt"})
     v = _run_method(crit, _mean_obs(np.random.default_rng(4), (1.0, 1.2), 0.3, 20, N_STREAMS))
     assert _ever(v, Verdict.PASS) <= BOUND
     assert _ever(v, Verdict.FAIL) <= BOUND
@@ -687,17 +737,17 @@ def test_srm_guard_bad_data_and_configuration() -> None:
 def test_sequential_test_option_errors() -> None:
     obs = Observations(count=[100.0, 100.0], value=[0.1, 0.1], sum=[10.0, 10.0],
                        sumsq=[2.0, 2.0])
-    with pytest.raises(SpecError, match=r"`extras\['sequential_test'\]` must be one of"):
+    with pytest.raises(SpecError, match="`sequential_test` must be one of"):
         evaluate_criterion(Criterion(metric="m", tolerance_type="delta", tolerance=0.2,
-                                     method="sequential", extras={"sequential_test": "x"}), obs)
+                                     method="sequential", options={"sequential_test": "x"}), obs)
     with pytest.raises(SpecError, match="needs `tolerance_type` 'delta'"):
         evaluate_criterion(Criterion(metric="m", tolerance_type="threshold", tolerance=0.2,
-                                     method="sequential", extras={"sequential_test": "msprt"}),
+                                     method="sequential", options={"sequential_test": "msprt"}),
                            obs)
     with pytest.raises(SpecError, match="judges event counts"):
         evaluate_criterion(Criterion(metric="m", tolerance_type="delta", tolerance=0.2,
                                      method="sequential",
-                                     extras={"sequential_test": "point_process"}), obs)
+                                     options={"sequential_test": "point_process"}), obs)
 
 
 @pytest.mark.parametrize("method", ["sequential", "fixed", "group_sequential"])
@@ -706,7 +756,7 @@ def test_a_mean_without_sums_of_squares_names_the_missing_field(method: str) -> 
     # complete, so the warning must say which field these methods lack.
     crit = cs.Criterion(metric="iter8_latency", tolerance_type="threshold", tolerance=0.2,
                         method=method, sample_size=10,
-                        **({"looks": 3} if method == "group_sequential" else {}))
+                        **({"options": {"looks": 3}} if method == "group_sequential" else {}))
     obs = cs.Observations(count=[100.0, 100.0], value=[0.1, 0.1], sum=[10.0, 10.0])
     with pytest.warns(cs.InsufficientDataWarning, match=r"no `sumsq`.*Istio records no sums"):
         result = cs.evaluate_criterion(crit, obs)

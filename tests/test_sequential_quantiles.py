@@ -234,7 +234,7 @@ def test_quantile_threshold_criterion_calibrated_on_the_boundary_from_buckets() 
     """
     crit = Criterion(metric="latency_p95", tolerance_type="threshold", tolerance=Q95,
                      method="sequential", confidence=1 - ALPHA,
-                     extras={"sequential_test": "quantile", "quantile": 0.95})
+                     options={"sequential_test": "quantile", "quantile": 0.95})
     v = _verdicts(crit, _bucket_obs(np.random.default_rng(33), (1.0, 1.0), 2000, 100, 20))
     bound = ALPHA + 3 * math.sqrt(ALPHA * (1 - ALPHA) / 2000)
     assert np.mean((v == Verdict.PASS).any(axis=0)) <= bound
@@ -250,25 +250,25 @@ def test_quantile_delta_criterion_from_samples() -> None:
     x[2, 1] *= 0.7
     obs = Observations(count=np.full((3, 2), 4000.0), value=np.ones((3, 2)), samples=x)
     crit = Criterion(metric="latency_p95", tolerance_type="delta", tolerance=0.1,
-                     method="sequential", extras={"sequential_test": "quantile", "quantile": 0.95})
+                     method="sequential", options={"sequential_test": "quantile", "quantile": 0.95})
     r = evaluate_criterion(crit, obs)
     assert r.verdict.tolist() == [Verdict.INCONCLUSIVE, Verdict.FAIL, Verdict.PASS]
     assert r.reason.tolist() == [Reason.NOT_YET_DECIDED, Reason.OK, Reason.OK]
     # the dkw band is wider: at 4,000 samples it cannot bound the p95 from above as tightly
     dkw = Criterion(metric="latency_p95", tolerance_type="delta", tolerance=0.1,
-                    method="sequential", extras={"sequential_test": "quantile", "quantile": 0.95,
+                    method="sequential", options={"sequential_test": "quantile", "quantile": 0.95,
                                                  "quantile_bound": "dkw"})
     assert evaluate_criterion(dkw, obs).verdict.tolist()[0] == Verdict.INCONCLUSIVE
 
 
 def test_quantile_criterion_data_and_configuration_errors() -> None:
     crit = Criterion(metric="m", tolerance_type="threshold", tolerance=1.0, method="sequential",
-                     extras={"sequential_test": "quantile", "quantile": 0.9}, sample_size=5)
-    few = Observations(count=[3.0, 3.0], value=[1.0, 1.0],
+                     options={"sequential_test": "quantile", "quantile": 0.9}, sample_size=5)
+    few = Observations(count=[3.0, 2.0], value=[1.0, 1.0],
                        samples=[[0.1, 0.2, 0.3], [0.1, 0.2, np.nan]])
     assert evaluate_criterion(crit, few).reason == Reason.INSUFFICIENT_SAMPLE
     with pytest.warns(cs.InsufficientDataWarning):
-        r = evaluate_criterion(crit, Observations(count=[3.0, 3.0], value=[1.0, 1.0]))
+        r = evaluate_criterion(crit, Observations(count=[10.0, 10.0], value=[1.0, 1.0]))
     assert r.reason == Reason.MISSING_VALUE
     with pytest.warns(cs.InsufficientDataWarning):
         r = evaluate_criterion(crit, Observations(count=[3.0, 3.0], value=[1.0, 1.0],
@@ -280,10 +280,10 @@ def test_quantile_criterion_data_and_configuration_errors() -> None:
                                                   bucket_bounds=[1.0, np.inf]))
     assert r.reason == Reason.BAD_DATA
     obs = Observations(count=[3.0, 3.0], value=[1.0, 1.0], samples=[[0.1, 0.2], [0.1, 0.2]])
-    for extras, match in (({"sequential_test": "quantile"}, r"needs `extras\['quantile'\]`"),
+    for options, match in (({"sequential_test": "quantile"}, "needs `quantile`"),
                           ({"sequential_test": "quantile", "quantile": 1.0}, "in \\(0, 1\\)"),
                           ({"sequential_test": "quantile", "quantile": 0.5,
-                            "quantile_bound": "x"}, r"`extras\['quantile_bound'\]` must be")):
+                            "quantile_bound": "x"}, "`quantile_bound` must be")):
         with pytest.raises(SpecError, match=match):
             evaluate_criterion(Criterion(metric="m", tolerance_type="threshold", tolerance=1.0,
-                                         method="sequential", extras=extras), obs)
+                                         method="sequential", options=options), obs)

@@ -171,3 +171,23 @@ def test_argument_validation() -> None:
         simulate_rollouts(SPEC, GOOD, rng="seed")
     with pytest.raises(SpecError, match="`buckets`"):
         simulate_rollouts(SPEC, GOOD, buckets=[0.5, 0.1])
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "canarystats.simulate",
+        "canarystats.simulate.drawing",
+        "canarystats.simulate.needs",
+        "canarystats.simulate.operating",
+        "canarystats.simulate.scenario",
+    ],
+)
+def test_module_doctests(module: str) -> None:
+    # The package's examples live in its modules: run each module's (the package's own too).
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0

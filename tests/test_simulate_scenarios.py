@@ -16,7 +16,8 @@ from scipy import integrate, special, stats
 
 from canarystats import Criterion, ExperimentSpec, SpecError, TrafficControl
 from canarystats.data.make_rollouts import tutorial_spec
-from canarystats.simulate import Scenario, _draw_latency, simulate_rollouts
+from canarystats.simulate import Scenario, simulate_rollouts
+from canarystats.simulate.drawing import draw_latency
 
 # A latency threshold no simulated latency reaches: every assessment passes, so the traffic
 # (and with it the random draws) does not depend on the candidate's latencies.
@@ -151,7 +152,7 @@ def test_sums_of_squares_have_the_exact_first_two_moments(count: int) -> None:
     s = Scenario(request_rate=1.0, mean_latency=mean, latency_cv=cv, latency_distribution="gamma")
     m = 100_000
     requests = np.full((m, 2), count)
-    total, squares = _draw_latency(np.random.default_rng(5), s, requests, True)
+    total, squares = draw_latency(np.random.default_rng(5), s, requests, True)
     assert squares is not None
     x, y = total[:, 0], squares[:, 0]
     e2, e3, e4 = (_moments(k, theta, j) for j in (2, 3, 4))
@@ -175,7 +176,7 @@ def test_sums_of_squares_of_two_requests_are_exact() -> None:
     k, theta = 1 / cv**2, mean * cv**2
     s = Scenario(request_rate=1.0, mean_latency=mean, latency_cv=cv, latency_distribution="gamma")
     m = 20_000
-    total, squares = _draw_latency(np.random.default_rng(6), s, np.full((m, 2), 2), True)
+    total, squares = draw_latency(np.random.default_rng(6), s, np.full((m, 2), 2), True)
     assert squares is not None
     x = np.random.default_rng(7).gamma(k, theta, size=(m, 2))
     assert stats.ks_2samp(squares[:, 1], (x * x).sum(1)).pvalue > 0.001
@@ -190,8 +191,8 @@ def test_sums_of_squares_with_shift_and_tail() -> None:
     shifted = attrs.evolve(base, latency_shift=d)
     count, draws = 30, 50_000
     requests = np.full((draws, 2), count)
-    t0, q0 = _draw_latency(np.random.default_rng(9), base, requests, True)
-    t1, q1 = _draw_latency(np.random.default_rng(9), shifted, requests, True)
+    t0, q0 = draw_latency(np.random.default_rng(9), base, requests, True)
+    t1, q1 = draw_latency(np.random.default_rng(9), shifted, requests, True)
     assert q0 is not None
     assert q1 is not None
     # the shift is exact: sum((x + d)^2) = sum(x^2) + 2 d sum(x) + n d^2, candidate only
@@ -201,7 +202,7 @@ def test_sums_of_squares_with_shift_and_tail() -> None:
     want = count * m**2 * (1 + cv**2) * (1 - p + p * f**2)
     assert abs(q0[:, 1].mean() - want) < 5 * q0[:, 1].std() / math.sqrt(draws)
     # no requests, no sums; one request: its square
-    t, q = _draw_latency(np.random.default_rng(1), base, np.array([[0, 1]]), True)
+    t, q = draw_latency(np.random.default_rng(1), base, np.array([[0, 1]]), True)
     assert q is not None
     assert t[0, 0] == 0.0
     assert q[0, 0] == 0.0

@@ -117,12 +117,12 @@ def test_reason_code_is_appended() -> None:
 
 def test_srm_check_iter8_round_trip_and_validation() -> None:
     spec = _spec()
-    doc = spec.to_iter8()
+    doc = cs.spec_to_iter8(spec)
     assert doc["spec"]["trafficControl"]["srmCheck"] is True
-    assert ExperimentSpec.from_iter8(doc) == spec
-    assert "srmCheck" not in _spec(srm=False).to_iter8()["spec"]["trafficControl"]
+    assert cs.spec_from_iter8(doc) == spec
+    assert "srmCheck" not in cs.spec_to_iter8(_spec(srm=False))["spec"]["trafficControl"]
     doc["spec"]["trafficControl"]["srmCheck"] = "yes"
     with pytest.raises(SpecError, match="srmCheck"):
-        ExperimentSpec.from_iter8(doc)
+        cs.spec_from_iter8(doc)
     with pytest.raises(SpecError, match="`srm_check` must be true or false"):
         TrafficControl(srm_check="yes")

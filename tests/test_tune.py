@@ -172,9 +172,9 @@ def test_cli_tune_sums_of_squares(capsys: pytest.CaptureFixture[str]) -> None:
 def test_module_doctests() -> None:
     import doctest
 
-    import canarystats.tuning
+    import canarystats.simulate.tuning
 
-    result = doctest.testmod(canarystats.tuning, optionflags=doctest.NORMALIZE_WHITESPACE)
+    result = doctest.testmod(canarystats.simulate.tuning, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0
     assert result.failed == 0
 
@@ -182,7 +182,7 @@ def test_module_doctests() -> None:
 def test_missing_optional_dependency_and_client(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib
 
-    import canarystats.tuning
+    import canarystats.simulate.tuning
 
     real = importlib.import_module
 
@@ -192,7 +192,7 @@ def test_missing_optional_dependency_and_client(monkeypatch: pytest.MonkeyPatch)
         return real(name)
 
     with monkeypatch.context() as m:
-        m.setattr(canarystats.tuning.importlib, "import_module", no_tqdm)
+        m.setattr(canarystats.simulate.tuning.importlib, "import_module", no_tqdm)
         with pytest.raises(SpecError, match=r"needs tqdm: pip install 'canarystats\[tune\]'"):
             tune(SPEC, SLOW, {}, n=10, progress=True)
     with pytest.raises(SpecError, match="needs a `client`"):

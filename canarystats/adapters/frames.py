@@ -52,11 +52,11 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from canarystats.adapters.rollout_series import (
-    _REQ,
     BUCKET_PREFIX,
     COUNTER_COLUMNS,
     ISTIO_BUCKETS,
     KNOWN_METRICS,
+    REQUESTS_INDEX,
     REQUIRED_COLUMNS,
     CounterReset,
     InputReport,
@@ -626,7 +626,7 @@ def _repair_resets(
     with np.errstate(invalid="ignore"):
         down = c_pad < prev
         up = c_pad > prev
-    reset = down[..., _REQ] & ~up.any(axis=-1)  # (R, 2, S)
+    reset = down[..., REQUESTS_INDEX] & ~up.any(axis=-1)  # (R, 2, S)
     # The last reset at or before each scrape; a counter is compared only with a value
     # read since then (a counter NaN at the reset scrape restarts at its next value).
     last_reset = np.maximum.accumulate(np.where(reset, np.arange(n_s), -1), axis=2)
@@ -640,7 +640,7 @@ def _repair_resets(
             f"column `{columns[j]}` of version {versions[v]!r} decreases at timestamp "
             f"{raw_stamp(i)!r} (rollout {ids[r]!r}): {new!r} after {old!r}"
         )
-        if j == _REQ:
+        if j == REQUESTS_INDEX:
             k = int(np.flatnonzero(up[r, v, s])[0])
             why = (
                 f", but `{columns[k]}` rises ({float(c_pad[r, v, s, k])!r} after "

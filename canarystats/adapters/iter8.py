@@ -71,7 +71,7 @@ Iter8 v0.1 field                                       canarystats
 false. An experiment without success criteria runs Iter8's
 ``increment_without_check`` (see ``ExperimentSpec.effective_strategy``).
 
-**Extension keys.** A success criterion may carry eleven keys that are
+**Extension keys.** A success criterion may carry keys that are
 canarystats' own, not Iter8's: ``method`` (``Criterion.method``, default
 ``point``), ``confidence`` (``Criterion.confidence``, default null: inherit
 ``spec.trafficControl.confidence``), ``missing`` (``Criterion.missing``,
@@ -79,17 +79,19 @@ canarystats' own, not Iter8's: ``method`` (``Criterion.method``, default
 (``Criterion.direction``, ``lower`` or ``higher``, default ``lower``),
 ``isCounter`` (``Criterion.is_counter``) and ``absentValue``
 (``Criterion.absent_value``, a string), the last two defaulting to what
-Iter8's metric configuration says for its standard metrics, and two for
-``method: bayes`` (see ``docs/bayes.md``): ``prior`` (``Criterion.prior``, a
-rate's Beta prior ``[alpha, beta]``, default null: Beta(0.5, 0.5)) and
-``scale`` (``Criterion.scale``, one sample's standard deviation for a mean
-known only as a value and a count, default null) and ``model``
-(``Criterion.model``, ``normal`` or ``lognormal`` for a mean metric, default
-null: normal), and two for
-``method: group_sequential`` (see ``docs/classical.md``): ``looks``
-(``Criterion.looks``, the planned number of looks, default null) and
-``spending`` (``Criterion.spending``, default ``obrien_fleming``). Iter8 itself
-prunes or ignores them. ``spec.trafficControl`` may carry two extension
+Iter8's metric configuration says for its standard metrics, and ``options``
+(``Criterion.options``): a mapping of the method's own options by their
+names, validated by the method's options class (an unknown name is a
+:class:`~canarystats.SpecError` naming the allowed ones). An option may also be
+written flat on the criterion, as a shorthand (``prior: [1, 1]`` for ``options:
+{prior: [1, 1]}`` of ``method: bayes``; ``looks: 5`` of ``method:
+group_sequential``; ``sequential_test: msprt`` of ``method: sequential``), and
+:func:`spec_to_iter8` writes options that differ from their defaults that way;
+a key that is neither an option of the criterion's method nor known keeps
+today's behaviour (a warning, and the key kept in ``Criterion.extras``). Each
+method's options are documented with its options class (e.g.
+:class:`canarystats.methods.bayes.BayesOptions`). Iter8 itself prunes or
+ignores these keys. ``spec.trafficControl`` may carry two extension
 keys, ``earlyStop`` (``TrafficControl.early_stop``, default false: stop as
 soon as anytime-valid verdicts decide) and ``srmCheck``
 (``TrafficControl.srm_check``, default false: abort on a sample-ratio
@@ -138,14 +140,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import yaml
 
 from canarystats.adapters._fields import construct
 from canarystats.errors import SpecError, UnknownFieldWarning
+from canarystats.registry import get_method
 from canarystats.spec import (
     DIRECTIONS,
-    MEAN_MODELS,
     MISSING_POLICIES,
     ON_SUCCESS,
     STRATEGIES,
@@ -304,11 +307,7 @@ _EXTENSION_FIELDS: dict[str, _Field] = {
     "direction": ("direction", "str", f"one of {list(DIRECTIONS)}"),
     "isCounter": ("is_counter", "bool", "true or false"),
     "absentValue": ("absent_value", "str", "a string such as '0.0' or 'None' (quote numbers)"),
-    "prior": ("prior", "pair?", "two numbers > 0 (a Beta prior's alpha and beta), or null"),
-    "scale": ("scale", "number?", "a number > 0 (one sample's standard deviation), or null"),
-    "model": ("model", "str", f"one of {list(MEAN_MODELS)} (a mean metric's model), or null"),
-    "looks": ("looks", "number?", "an integer >= 1 (planned looks of method group_sequential)"),
-    "spending": ("spending", "str", "'obrien_fleming', 'pocock' or 'power:<rho>'"),
+    "options": ("options", "mapping?", "a mapping of the method's option names to values"),
 }
 _REQUIRED_CRITERION_KEYS = ("metricName", "toleranceType", "tolerance")
 
@@ -578,6 +577,12 @@ def _build_criteria(value: Any, parser: _Parser) -> list[Criterion]:
         entry = _mapping(item, prefix, required=True)
         kwargs: dict[str, Any] = {}
         extras: dict[str, Any] = {}
+        method = entry.get("method")
+        try:
+            option_names = _option_names(method if isinstance(method, str) else "point")
+        except SpecError:
+            option_names = ()  # an unknown method: Criterion names the allowed ones
+        shorthand: dict[str, Any] = {}
         for key, field_value in entry.items():
             path = f"{prefix}.{key}"
             field = (
@@ -585,6 +590,11 @@ def _build_criteria(value: Any, parser: _Parser) -> list[Criterion]:
                 if isinstance(key, str)
                 else None
             )
+            if field is None and key in option_names:
+                # a method's option written flat on the criterion: shorthand for `options`
+                if field_value is not None:
+                    shorthand[str(key)] = copy.deepcopy(field_value)
+                continue
             if field is None:
                 if key not in _CRITERION_KEEP:
                     parser.unknown.append((path, known))
@@ -600,13 +610,32 @@ def _build_criteria(value: Any, parser: _Parser) -> list[Criterion]:
                 raise SpecError(
                     f"`{prefix}.{key}` is required: {_CRITERION_FIELDS[key][2]}, but it is missing"
                 )
+        if shorthand:
+            given = kwargs.get("options") or {}
+            both = sorted(set(given) & set(shorthand))
+            if both:
+                raise SpecError(
+                    f"`{prefix}.{both[0]}` is given twice: flat and in `{prefix}.options`; "
+                    "keep one"
+                )
+            kwargs["options"] = {**shorthand, **given}
         kwargs["extras"] = extras
         paths = {
             attr: f"{prefix}.{key}"
             for key, (attr, _, _) in {**_CRITERION_FIELDS, **_EXTENSION_FIELDS}.items()
         }
+        # an option's error names where the document wrote it: flat, or under `options`
+        for option in option_names:
+            where = option if option in shorthand else f"options.{option}"
+            paths.setdefault(option, f"{prefix}.{where}")
         criteria.append(construct(Criterion, kwargs, paths))
     return criteria
+
+
+def _option_names(method: str) -> tuple[str, ...]:
+    """The option names of a registered criterion method (its options class's fields)."""
+    options_type = get_method(method).options_type
+    return tuple(f.name for f in attrs.fields(options_type) if f.init)
 
 
 def _is_number(value: Any) -> bool:
@@ -625,6 +654,9 @@ def _check_value(value: Any, path: str, field: _Field) -> Any:
         ok = _is_number(value)
     elif kind == "number?":
         ok = value is None or _is_number(value)
+    elif kind == "mapping?":
+        ok = value is None or isinstance(value, Mapping)
+        value = copy.deepcopy(dict(value)) if isinstance(value, Mapping) else value
     elif kind == "pair?":
         ok = value is None or (
             isinstance(value, list | tuple) and len(value) == 2 and all(map(_is_number, value))
@@ -755,11 +787,17 @@ def _criterion_to_iter8(criterion: Criterion, index: int) -> dict[str, Any]:
     }
     if criterion.confidence is not None:
         _scalar(criterion.confidence, f"{name}.confidence", "confidence")
-    if criterion.scale is not None:
-        _scalar(criterion.scale, f"{name}.scale", "scale")
     # The defaults of the extension fields for this metric.
     reference = Criterion(metric=criterion.metric, tolerance_type="threshold", tolerance=0.0)
     for key, (attr, _, _) in _EXTENSION_FIELDS.items():
+        if key == "options":
+            # the method's options are written flat on the criterion (the shorthand)
+            for option, v in criterion.options.to_mapping().items():
+                out[option] = (
+                    _scalar(v, f"{name}.options.{option}", option)
+                    if isinstance(v, np.ndarray) else _plain(v)
+                )
+            continue
         value = getattr(criterion, attr)
         if value != getattr(reference, attr):
             out[key] = _plain(value)

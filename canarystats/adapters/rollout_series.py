@@ -47,6 +47,7 @@ __all__ = [
     "COUNTER_COLUMNS",
     "ISTIO_BUCKETS",
     "KNOWN_METRICS",
+    "REQUESTS_INDEX",
     "REQUIRED_COLUMNS",
     "CounterReset",
     "InputReport",
@@ -79,7 +80,9 @@ KNOWN_METRICS: tuple[str, ...] = (
     "iter8_sample_size",
 )
 
-_REQ, _ERR, _LSUM, _LCOUNT = range(4)
+#: The position of the ``requests`` counter on the last axis of the counters.
+REQUESTS_INDEX = COUNTER_COLUMNS.index("requests")
+_ERR, _LSUM, _LCOUNT = range(1, 4)
 
 
 def bucket_column(bound: float) -> str:
@@ -438,7 +441,7 @@ def iter8_observations(
     DataError
         For an unknown metric, naming the known ones.
     """
-    requests = increase[..., _REQ]
+    requests = increase[..., REQUESTS_INDEX]
     errors = increase[..., _ERR]
     with np.errstate(invalid="ignore", divide="ignore"):
         if metric == "iter8_sample_size":

@@ -64,9 +64,9 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from canarystats._arrays import TupleResult, array_field
+from canarystats._arrays import TupleResult, arrays_equal
 from canarystats.errors import InsufficientDataWarning, SpecError
-from canarystats.methods.rounding import round3
+from canarystats.methods.rounding import fetch_iter8
 from canarystats.observations import Observations, Reason, Verdict
 from canarystats.registry import NoOptions, Options, get_method
 from canarystats.spec import Criterion, batch_param
@@ -94,6 +94,14 @@ FIELDS: tuple[str, ...] = ("count", "value", "successes", "sum", "sumsq", "bucke
 SUMSQ_RTOL = 1e-9
 
 _B = NDArray[np.bool_]
+
+
+def frozen_array(value: Any) -> Any:
+    """``value`` as a read-only array, frozen in place (no copy) when it is an array already."""
+    arr = value if isinstance(value, np.ndarray) else np.asarray(value)
+    if arr.flags.writeable:
+        arr.flags.writeable = False
+    return arr
 _F = NDArray[np.float64]
 _I8 = np.int8
 
@@ -116,9 +124,9 @@ class DataReport:
         ``"bad data"``, or ``"iter8"`` under Iter8's policy (the warnings' kind).
     """
 
-    insufficient: _B = array_field()
-    missing: _B = array_field()
-    bad: _B = array_field()
+    insufficient: _B = attrs.field(converter=frozen_array, eq=attrs.cmp_using(eq=arrays_equal))
+    missing: _B = attrs.field(converter=frozen_array, eq=attrs.cmp_using(eq=arrays_equal))
+    bad: _B = attrs.field(converter=frozen_array, eq=attrs.cmp_using(eq=arrays_equal))
     missing_what: str = "missing values"
     bad_what: str = "infinite or negative values"
     kind: str = "bad data"
@@ -237,9 +245,9 @@ def _field_flags(
             neg = (arr < 0).any(axis=-1) if (nonnegative or name == "buckets") else None
             # buckets: a NaN count is missing; samples are padded with NaN
             missing = nan.any(axis=-1) if name == "buckets" else np.zeros(inf.shape, bool)
-            problems.append(("infinite", inf))
+            problems.append(("infinite", np.asarray(inf)))
             if neg is not None:
-                problems.append(("negative", neg))
+                problems.append(("negative", np.asarray(neg)))
             if name == "samples":
                 n = (~nan).sum(axis=-1)
                 c = obs.count
@@ -255,9 +263,10 @@ def _field_flags(
             problems.append(("above `count`", arr > obs.count))
         if name == "sumsq" and obs.sum is not None:
             floor = obs.sum * obs.sum / obs.count
-            problems.append(
-                ("below `sum`**2 / `count`", arr < floor - SUMSQ_RTOL * np.abs(floor))
-            )
+            # sum**2 overflowing while sumsq is finite cannot be consistent either
+            below = arr < floor - SUMSQ_RTOL * np.abs(floor)
+            below |= np.isinf(floor) & np.isfinite(arr)
+            problems.append(("below `sum`**2 / `count`", below))
     return missing, problems
 
 
@@ -285,12 +294,11 @@ def screen(
     obs = observations
     batch = obs.batch_shape
     delta = criterion.tolerance_type == "delta"
-    need = np.maximum(batch_param("sample_size", criterion.sample_size, batch), minimum)
-    n = round3(obs.count)
+    need = batch_param("sample_size", criterion.sample_size, batch)
+    if np.any(minimum):
+        need = np.maximum(need, minimum)
+    n = fetch_iter8(criterion, obs).n  # shared with the point method and change detection
     if criterion.missing == "iter8":
-        n_missing = np.isnan(n)
-        if n_missing.any():
-            n = np.where(n_missing, 0.0, n)
         with np.errstate(invalid="ignore"):
             sufficient = n[..., 1] >= need
             if delta:
@@ -333,7 +341,9 @@ def screen(
     )
     insufficient = ~sufficient & ~bad & ~missing
     words = (
-        "; ".join(f"{'/'.join(f'`{f}`' for f in names)} {what}" for what, names in bad_found.items())
+        "; ".join(
+            f"{'/'.join(f'`{f}`' for f in names)} {what}" for what, names in bad_found.items()
+        )
         if bad_found
         else ""
     )
@@ -480,13 +490,17 @@ class Method:
                     f"{bad_what}; {ev.bad_what}" if report.bad.any() else
                     f"infinite, negative or inconsistent values ({ev.bad_what})"
                 )
-        missing = report.missing & ~bad
-        insufficient = report.insufficient & ~bad & ~missing
-        if ev.insufficient is not None:
-            insufficient = insufficient | (ev.insufficient & ~bad & ~missing)
-        final = attrs.evolve(
-            report, bad=bad, missing=missing, insufficient=insufficient, bad_what=bad_what
-        )
+        if bad is report.bad and ev.insufficient is None:
+            final = report
+        else:
+            missing = report.missing & ~bad
+            insufficient = report.insufficient & ~bad & ~missing
+            if ev.insufficient is not None:
+                insufficient = insufficient | (ev.insufficient & ~bad & ~missing)
+            final = attrs.evolve(
+                report, bad=bad, missing=missing, insufficient=insufficient, bad_what=bad_what
+            )
+        bad, missing, insufficient = final.bad, final.missing, final.insufficient
         valid = final.valid
         passed = ev.passed & valid
         failed = ev.failed & valid & ~passed

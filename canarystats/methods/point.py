@@ -13,16 +13,13 @@ The point method reproduces Iter8 v0.1's ``simple_threshold`` and
 
 from __future__ import annotations
 
-import weakref
-from typing import Any, cast
-
 import attrs
 import numpy as np
 from numpy.typing import NDArray
 
 from canarystats._arrays import array_field
 from canarystats.methods.base import DataReport, Evidence, Method
-from canarystats.methods.rounding import round3
+from canarystats.methods.rounding import Fetched, fetch_iter8
 from canarystats.observations import Observations, Reason
 from canarystats.registry import register_method
 from canarystats.spec import Criterion, batch_param
@@ -30,62 +27,6 @@ from canarystats.spec import Criterion, batch_param
 __all__ = ["Fetched", "PointMethod", "PointState", "fetch_iter8"]
 
 _I8 = np.int8
-
-
-@attrs.frozen(kw_only=True)
-class Fetched:
-    """What Iter8 saw of one metric: rounded sample sizes and values.
-
-    All arrays have shape ``(*batch, n_versions)``.
-
-    Attributes
-    ----------
-    n : ndarray of float
-        The rounded sample size; a missing one is 0 under ``missing="iter8"``
-        and NaN otherwise.
-    value : ndarray of float
-        The rounded value after the missing-data policy: under
-        ``missing="iter8"`` a missing value is replaced by ``absent_value``
-        (NaN when that is not a number, Iter8's None).
-    substituted : ndarray of bool
-        Where ``absent_value`` replaced a missing value.
-    """
-
-    n: NDArray[np.float64]
-    value: NDArray[np.float64]
-    substituted: NDArray[np.bool_]
-
-
-def fetch_iter8(criterion: Criterion, observations: Observations) -> Fetched:
-    """Round and substitute as Iter8's metric queries did, for one criterion.
-
-    The result for the last :class:`Observations` seen (immutable, with
-    read-only arrays) is remembered, so a strategy and a method that both
-    fetch the same observations in one step compute it once.
-    """
-    key = (criterion.missing, criterion.absent_value)
-    ref, cached_key, cached = _LAST_FETCHED
-    if ref is not None and ref() is observations and cached_key == key:
-        return cast(Fetched, cached)
-    n = round3(observations.count)
-    value = round3(observations.value)
-    substituted = np.isnan(value) if criterion.missing == "iter8" else None
-    if substituted is not None and substituted.any():
-        value = np.where(substituted, round3(criterion.absent), value)
-    else:
-        substituted = np.zeros(value.shape, dtype=bool)
-    if criterion.missing == "iter8":
-        missing_n = np.isnan(n)
-        if missing_n.any():
-            n = np.where(missing_n, 0.0, n)
-    for arr in (n, value, substituted):
-        arr.flags.writeable = False
-    fetched = Fetched(n=n, value=value, substituted=substituted)
-    _LAST_FETCHED[:] = [weakref.ref(observations), key, fetched]
-    return fetched
-
-
-_LAST_FETCHED: list[Any] = [None, None, None]
 
 
 @attrs.frozen(kw_only=True)

@@ -1,11 +1,18 @@
-"""Iter8's rounding of fetched values: Python's ``float('%.3f' % x)``, vectorized."""
+"""Iter8's fetching of values: rounding as Python's ``float('%.3f' % x)``, and substitution."""
 
 from __future__ import annotations
 
+import weakref
+from typing import Any, cast
+
+import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["round3"]
+from canarystats.observations import Observations
+from canarystats.spec import Criterion
+
+__all__ = ["Fetched", "fetch_iter8", "round3"]
 
 
 def round3(x: ArrayLike) -> NDArray[np.float64]:
@@ -48,3 +55,59 @@ def round3(x: ArrayLike) -> NDArray[np.float64]:
     if arr0.ndim == 0:
         return np.float64(out[0])  # type: ignore[return-value]
     return out.reshape(arr0.shape)
+
+
+@attrs.frozen(kw_only=True)
+class Fetched:
+    """What Iter8 saw of one metric: rounded sample sizes and values.
+
+    All arrays have shape ``(*batch, n_versions)``.
+
+    Attributes
+    ----------
+    n : ndarray of float
+        The rounded sample size; a missing one is 0 under ``missing="iter8"``
+        and NaN otherwise.
+    value : ndarray of float
+        The rounded value after the missing-data policy: under
+        ``missing="iter8"`` a missing value is replaced by ``absent_value``
+        (NaN when that is not a number, Iter8's None).
+    substituted : ndarray of bool
+        Where ``absent_value`` replaced a missing value.
+    """
+
+    n: NDArray[np.float64]
+    value: NDArray[np.float64]
+    substituted: NDArray[np.bool_]
+
+
+def fetch_iter8(criterion: Criterion, observations: Observations) -> Fetched:
+    """Round and substitute as Iter8's metric queries did, for one criterion.
+
+    The result for the last :class:`Observations` seen (immutable, with
+    read-only arrays) is remembered, so a strategy and a method that both
+    fetch the same observations in one step compute it once.
+    """
+    key = (criterion.missing, criterion.absent_value)
+    ref, cached_key, cached = _LAST_FETCHED
+    if ref is not None and ref() is observations and cached_key == key:
+        return cast(Fetched, cached)
+    n = round3(observations.count)
+    value = round3(observations.value)
+    substituted = np.isnan(value) if criterion.missing == "iter8" else None
+    if substituted is not None and substituted.any():
+        value = np.where(substituted, round3(criterion.absent), value)
+    else:
+        substituted = np.zeros(value.shape, dtype=bool)
+    if criterion.missing == "iter8":
+        missing_n = np.isnan(n)
+        if missing_n.any():
+            n = np.where(missing_n, 0.0, n)
+    for arr in (n, value, substituted):
+        arr.flags.writeable = False
+    fetched = Fetched(n=n, value=value, substituted=substituted)
+    _LAST_FETCHED[:] = [weakref.ref(observations), key, fetched]
+    return fetched
+
+
+_LAST_FETCHED: list[Any] = [None, None, None]

@@ -10,11 +10,12 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from canarystats.bayes import BayesMethod, BayesState, prob_lognormal_mean_le
 from canarystats.errors import SpecError
+from canarystats.methods.bayes import BayesMethod, BayesState, bayes_options
 from canarystats.observations import Observations, Reason, Verdict
 from canarystats.plot._common import VERDICT_STYLES, check_level, one_axes
 from canarystats.spec import Criterion, TrafficControl
+from canarystats.stats.lognormal import prob_lognormal_mean_le
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -101,7 +102,7 @@ def _posteriors(state: BayesState, criterion: Criterion) -> list[_Posterior | fl
             out.append(_frozen(stats.beta(a, b)))
         elif not (math.isfinite(loc) and scale >= 0.0 and df > 0.0):
             out.append(None)  # no posterior (no data, one sample, bad data)
-        elif criterion.model == "lognormal":
+        elif bayes_options(criterion).model == "lognormal":
             if scale == 0.0:
                 out.append(math.exp(loc))
             else:
@@ -213,6 +214,8 @@ def plot_posteriors(
     tol = _scalar(criterion, "tolerance")
     confidence = _scalar(criterion, "confidence")
     _scalar(criterion, "sample_size")
+    if criterion.method != "bayes":  # judged as the Bayesian criterion it would be
+        criterion = attrs.evolve(criterion, method="bayes")
     method = BayesMethod()
     state, verdict, reason, _ = method.update(
         criterion, method.init(criterion, ()), observations
@@ -238,7 +241,7 @@ def plot_posteriors(
     lo, hi = min(s[0] for s in spans), max(s[1] for s in spans)
     pad = 0.05 * (hi - lo) if hi > lo else 0.05 * max(abs(lo), 1.0)
     lo, hi = lo - pad, hi + pad
-    if criterion.model == "lognormal" or math.isfinite(float(state.alpha[..., 1])):
+    if bayes_options(criterion).model == "lognormal" or math.isfinite(float(state.alpha[..., 1])):
         lo = max(lo, 0.0)  # a rate or a log-normal mean is positive
     if math.isfinite(float(state.alpha[..., 1])) and not delta:
         hi = min(hi, 1.0)  # a rate; the margin of a delta may exceed 1

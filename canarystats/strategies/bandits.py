@@ -61,16 +61,17 @@ import numpy as np
 import scipy.special as sc
 from numpy.typing import NDArray
 
-from canarystats.bayes import DEFAULT_RATE_PRIOR, _mean_posterior, beta_posterior
 from canarystats.errors import SpecError
+from canarystats.methods.bayes import bayes_options, mean_posterior
 from canarystats.observations import Observations, Verdict
 from canarystats.spec import Criterion, ExperimentSpec, batch_param
+from canarystats.stats.beta import DEFAULT_RATE_PRIOR, beta_posterior
 from canarystats.strategies.base import State, StepResult, register_strategy, state_field
 from canarystats.strategies.check_and_increment import (
-    observations_for,
     finish_step,
     initial_fields,
     judge_step,
+    observations_for,
 )
 
 __all__ = [
@@ -281,14 +282,15 @@ def _criterion_draws(
             draws = np.broadcast_to(center[..., None], u.shape)
         elif obs.successes is not None:
             s, n = obs.successes, obs.count
-            prior = criterion.prior if criterion.prior is not None else DEFAULT_RATE_PRIOR
+            prior = bayes_options(criterion).prior  # the defaults for another method
+            prior = prior if prior is not None else DEFAULT_RATE_PRIOR
             a, b = (np.asarray(v, dtype=np.float64) for v in beta_posterior(s, n, prior=prior))
             defined = np.isfinite(a) & np.isfinite(b) & (s >= 0) & (s <= n)
             a, b = np.where(defined, a, 1.0), np.where(defined, b, 1.0)
             draws = sc.betaincinv(a[..., None], b[..., None], u)
             center = a / (a + b)
         else:
-            loc, scale, df, bad = _mean_posterior(criterion, obs)
+            loc, scale, df, bad = mean_posterior(criterion, obs)
             defined = ~bad & np.isfinite(loc) & np.isfinite(scale) & (scale >= 0) & (df > 0)
             loc, scale = np.where(defined, loc, 0.0), np.where(defined, scale, 0.0)
             df = np.where(defined, df, np.inf)

@@ -16,8 +16,8 @@ when the value differs (a missing value equals a missing value), replace it
 
 With ``TrafficControl(early_stop=True)`` (canarystats' extension, off by
 default) an experiment also ends at once, before ``max_iterations``, when
-every criterion's verdicts are anytime-valid (the registry's
-``anytime_valid(criterion)`` of its method, :func:`anytime_valid`) and all PASS -- it succeeds (``passed``) --
+every criterion's verdicts are anytime-valid (:func:`anytime_valid`: the
+registry asks the criterion's method) and all PASS -- it succeeds (``passed``) --
 or when any such criterion FAILs -- it rolls back (done, not passed, not
 aborted). Those verdicts stay valid at any stopping time, so acting on them
 keeps their error guarantees.
@@ -70,12 +70,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from canarystats.errors import SpecError
+from canarystats.methods.point import fetch_iter8
 from canarystats.observations import Observations, Reason, Verdict
+from canarystats.registry import get_method
 from canarystats.sequential import SampleRatioGuard
 from canarystats.spec import Criterion, ExperimentSpec, batch_param
 from canarystats.strategies.base import State, StepResult, register_strategy, where_batch
-from canarystats.methods.point import fetch_iter8
-from canarystats.registry import get_method
 
 __all__ = [
     "SRM_CONFIDENCE",

@@ -23,7 +23,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 import canarystats as cs
-from canarystats.adapters import prometheus as prom
 from canarystats.adapters.prometheus import (
     PrometheusClient,
     fetch_rollout,
@@ -33,6 +32,7 @@ from canarystats.adapters.prometheus import (
     result_from_frame,
     service_observer,
 )
+from canarystats.adapters.prometheus import parsing as prom
 from canarystats.adapters.promql import ISTIO_METRICS
 from canarystats.adapters.service import create_app
 from canarystats.cli import main

@@ -1,0 +1,1 @@
+"""Pure statistical kernels: one concept per module; numpy and scipy only."""
