@@ -27,7 +27,7 @@ from types import ModuleType
 
 import numpy as np
 
-from canarystats.bayes import beta_posterior, prob_beta_le
+from canarystats.stats.beta import beta_posterior, prob_beta_le
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -30,8 +30,9 @@ from typing import Any, TypeVar
 import numpy as np
 from scipy import optimize, stats
 
-from canarystats.fixed import _score_z, mean_test, rate_ratio_interval
-from canarystats.group_sequential import gs_bounds
+from canarystats.stats.classical import mean_test, rate_ratio_interval
+from canarystats.stats.classical import score_z as _score_z
+from canarystats.stats.group_sequential import gs_bounds
 
 T = TypeVar("T")
 

@@ -4,7 +4,7 @@ Classifies metric pairs (candidate vs baseline, Kayenta's Mann-Whitney rule:
 two-sided 98 % interval of the Hodges-Lehmann shift against the band
 ``0.25 * |estimate|``, mean ratio >= 1) with
 
-- canarystats: :func:`canarystats.ranks.classify_metric` on the whole batch;
+- canarystats: :func:`canarystats.stats.kayenta.classify_metric` on the whole batch;
 - the reference: per pair, ``scipy.stats.mannwhitneyu`` for the p-value plus
   the Hodges-Lehmann estimate and interval by root-finding (``brentq``, xtol
   1e-4, as R's ``wilcox.test`` does with ``uniroot``) on the tie- and
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, stats
 
-from canarystats.ranks import MetricClass, classify_metric
+from canarystats.stats.kayenta import MetricClass, classify_metric
 
 
 def _wdiff(d: float, x: np.ndarray, y: np.ndarray, zq: float, correct: bool) -> float:

@@ -15,28 +15,13 @@ from canarystats.adapters.prometheus import (
     parse_response,
     replay_prometheus,
 )
-from canarystats.adapters.promql import (
+from canarystats.adapters.prometheus.queries import (
     ISTIO_METRICS,
     CounterQuery,
     Matcher,
     MetricDefinition,
     QuantileDefinition,
     istio_metrics,
-)
-from canarystats.bayes import (
-    DEFAULT_RATE_PRIOR,
-    BayesMethod,
-    BayesState,
-    beta_credible_interval,
-    beta_posterior,
-    beta_relative_difference_interval,
-    expected_loss_beta,
-    posterior_prob,
-    prob_beta_le,
-    prob_t_le,
-    t_credible_interval,
-    t_posterior,
-    t_relative_difference_interval,
 )
 from canarystats.errors import (
     CanaryStatsWarning,
@@ -48,90 +33,28 @@ from canarystats.errors import (
     UnknownFieldWarning,
     UnusedRowsWarning,
 )
-from canarystats.fixed import (
-    ALTERNATIVES,
-    FixedMethod,
-    FixedState,
-    FixedTestResult,
-    SampleSizeResult,
-    mean_test,
-    mean_threshold_test,
-    power_means,
-    power_rates,
-    rate_ratio_interval,
-    rate_test,
-    rate_threshold_test,
-    sample_size_means,
-    sample_size_rates,
-)
-from canarystats.group_sequential import (
-    SPENDING_FUNCTIONS,
-    GroupSequentialBounds,
-    GroupSequentialDesign,
+from canarystats.methods.base import CriterionResult, evaluate_criterion
+from canarystats.methods.bayes import BayesMethod, BayesState, posterior_prob
+from canarystats.methods.fixed import FixedMethod, FixedState
+from canarystats.methods.group_sequential import (
     GroupSequentialMethod,
     GroupSequentialState,
     PlannedLooksWarning,
-    gs_bounds,
-    gs_crossing_probabilities,
-    gs_design,
-    parse_spending,
-    repeated_confidence_intervals,
-    spending_function,
 )
-from canarystats.multiplicity import (
-    ADJUSTMENTS,
-    adjust_pvalues,
-    adjusted_confidence_level,
-    intersection_union_pvalue,
-)
+from canarystats.methods.ranks import RanksMethod, RanksState
+from canarystats.methods.rounding import round3
+from canarystats.methods.sample_ratio import SampleRatioGuard, SampleRatioState
+from canarystats.methods.sequential import SEQUENTIAL_TESTS, SequentialMethod, SequentialState
 from canarystats.observations import Observations, Reason, Verdict
 from canarystats.planner import PlanResult, PlanWarning, Regression, plan_steps
-from canarystats.ranks import (
-    MannWhitneyResult,
-    MetricClass,
-    MetricClassification,
-    RanksMethod,
-    RanksState,
-    ScoreClass,
-    ScoreResult,
-    classify_metric,
-    mann_whitney,
-    mann_whitney_binned,
-    score_groups,
-)
 from canarystats.replay import ReplayResult, replay, replay_all
-from canarystats.sequential import (
-    QUANTILE_BOUNDS,
-    SEQUENTIAL_TESTS,
-    RateRatioResult,
-    SampleRatioGuard,
-    SampleRatioState,
-    SequentialMethod,
-    SequentialState,
-    bernoulli_cs,
-    beta_binomial_log_e,
-    dkw_radius,
-    msprt_normal_log_e,
-    msprt_two_sample,
-    multinomial_cs,
-    multinomial_log_e,
-    multinomial_pvalue,
-    normal_mean_cs,
-    normal_mixture_bound,
-    normal_mixture_log_e,
-    normal_mixture_rho,
-    quantile_cs,
-    quantile_cs_buckets,
-    quantile_ranks,
-    rate_ratio_test,
-    srm_test,
-)
 from canarystats.simulate import (
     OperatingCharacteristicsResult,
     Scenario,
     operating_characteristics,
     simulate_rollouts,
 )
+from canarystats.simulate.tuning import pareto_front, tune
 from canarystats.spec import (
     METHODS,
     Criterion,
@@ -140,6 +63,86 @@ from canarystats.spec import (
     available_methods,
     format_duration,
     parse_duration,
+)
+from canarystats.stats.beta import (
+    DEFAULT_RATE_PRIOR,
+    beta_credible_interval,
+    beta_posterior,
+    beta_relative_difference_interval,
+    expected_loss_beta,
+    prob_beta_le,
+)
+from canarystats.stats.classical import (
+    ALTERNATIVES,
+    FixedTestResult,
+    mean_test,
+    mean_threshold_test,
+    rate_ratio_interval,
+    rate_test,
+    rate_threshold_test,
+)
+from canarystats.stats.confidence_sequences import (
+    bernoulli_cs,
+    multinomial_cs,
+    multinomial_pvalue,
+    normal_mean_cs,
+)
+from canarystats.stats.group_sequential import (
+    SPENDING_FUNCTIONS,
+    GroupSequentialBounds,
+    GroupSequentialDesign,
+    gs_bounds,
+    gs_crossing_probabilities,
+    gs_design,
+    parse_spending,
+    repeated_confidence_intervals,
+    spending_function,
+)
+from canarystats.stats.kayenta import (
+    MetricClass,
+    MetricClassification,
+    ScoreClass,
+    ScoreResult,
+    classify_metric,
+    score_groups,
+)
+from canarystats.stats.mann_whitney import MannWhitneyResult, mann_whitney, mann_whitney_binned
+from canarystats.stats.mixtures import (
+    beta_binomial_log_e,
+    msprt_normal_log_e,
+    msprt_two_sample,
+    multinomial_log_e,
+    normal_mixture_bound,
+    normal_mixture_log_e,
+    normal_mixture_rho,
+)
+from canarystats.stats.multiplicity import (
+    ADJUSTMENTS,
+    adjust_pvalues,
+    adjusted_confidence_level,
+    intersection_union_pvalue,
+)
+from canarystats.stats.quantiles import (
+    QUANTILE_BOUNDS,
+    dkw_radius,
+    quantile_cs,
+    quantile_cs_buckets,
+    quantile_ranks,
+)
+from canarystats.stats.rate_ratio import RateRatioResult, rate_ratio_test
+from canarystats.stats.sample_ratio import srm_test
+from canarystats.stats.sample_size import (
+    SampleSizeResult,
+    power_means,
+    power_rates,
+    sample_size_means,
+    sample_size_rates,
+)
+from canarystats.stats.t_posterior import (
+    prob_t_le,
+    t_credible_interval,
+    t_posterior,
+    t_relative_difference_interval,
 )
 from canarystats.strategies import (
     BanditState,
@@ -153,8 +156,6 @@ from canarystats.strategies import (
 )
 from canarystats.strategies.bandits import RoutingState
 from canarystats.strategies.persist import state_from_json, state_to_json
-from canarystats.tolerances import CriterionResult, evaluate_criterion, round3
-from canarystats.tuning import pareto_front, tune
 
 __version__ = "0.1.0"
 

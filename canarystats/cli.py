@@ -616,7 +616,7 @@ def _scenario_args(texts: Sequence[str]) -> Any:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from canarystats.tuning import tune
+    from canarystats.simulate.tuning import tune
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

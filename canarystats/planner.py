@@ -49,8 +49,8 @@ from numpy.typing import NDArray
 from scipy import special
 
 from canarystats.errors import CanaryStatsWarning, SpecError
-from canarystats.fixed import power_means
 from canarystats.spec import Criterion, ExperimentSpec, TrafficControl, parse_duration
+from canarystats.stats.sample_size import power_means
 from canarystats.strategies.runner import window_seconds
 
 __all__ = ["PlanResult", "PlanWarning", "Regression", "plan_steps"]

@@ -108,7 +108,10 @@ class NoOptions(Options):
 
 
 class RegisteredMethod(Protocol):
-    """What the registry knows of a criterion method (see :class:`canarystats.methods.Method`)."""
+    """What the registry knows of a criterion method.
+
+    See :class:`canarystats.methods.base.Method`, the base every built-in method subclasses.
+    """
 
     name: ClassVar[str]
     options_type: ClassVar[type]
@@ -117,8 +120,9 @@ class RegisteredMethod(Protocol):
     def anytime_valid(self, criterion: Any) -> bool:
         """Whether the criterion's PASS / FAIL stay valid at any stopping time."""
 
-    def needs(self, criterion: Any) -> frozenset[str]:
-        """The observation fields the criterion reads (names of ``Observations`` fields)."""
+    def needs(self, criterion: Any, kind: str) -> frozenset[str]:
+        """The observation fields the criterion needs on a metric of ``kind`` ("rate", "mean",
+        "counter"): names of ``Observations`` fields."""
 
     def init(self, criterion: Any, batch_shape: tuple[int, ...]) -> Any:
         """The method state before any observation."""

@@ -83,10 +83,10 @@ from canarystats.adapters.frames import (
     load_rollouts,
 )
 from canarystats.errors import DataError, InsufficientDataWarning, SpecError
+from canarystats.methods.rounding import fetch_iter8
 from canarystats.observations import Observations, Reason, Verdict
 from canarystats.spec import ExperimentSpec
 from canarystats.strategies import Outcome, RunResult, run_experiment
-from canarystats.tolerances import fetch_iter8
 
 __all__ = ["COMPAT_MODES", "ReplayResult", "replay", "replay_all"]
 

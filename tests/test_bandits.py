@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 import canarystats as cs
 from canarystats import Criterion, ExperimentSpec, Observations, SpecError, TrafficControl
 from canarystats.adapters.iter8 import spec_from_iter8, spec_to_iter8
+from canarystats.registry import get_method
 from canarystats.strategies.bandits import BanditState
-from canarystats.tolerances import get_method
 
 HERE = Path(__file__).parent
 CASES = [

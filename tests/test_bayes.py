@@ -34,14 +34,14 @@ from canarystats import (
     TrafficControl,
     Verdict,
 )
-from canarystats.bayes import (
+from canarystats.methods.bayes import posterior_prob
+from canarystats.stats.beta import (
     beta_credible_interval,
     beta_posterior,
     expected_loss_beta,
-    posterior_prob,
     prob_beta_le,
-    prob_t_le,
 )
+from canarystats.stats.t_posterior import prob_t_le
 
 HERE = Path(__file__).parent
 REFERENCE = json.loads((HERE / "reference_cases.json").read_text())

@@ -17,9 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import t as student_t
 
-from canarystats.bayes import (
-    beta_relative_difference_interval,
-    prob_beta_le,
+from canarystats.stats.beta import beta_relative_difference_interval, prob_beta_le
+from canarystats.stats.t_posterior import (
     prob_t_le,
     t_credible_interval,
     t_relative_difference_interval,

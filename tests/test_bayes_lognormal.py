@@ -28,9 +28,9 @@ from canarystats import (
     Verdict,
 )
 from canarystats.adapters.iter8 import spec_from_iter8, spec_to_iter8
-from canarystats.bayes import (
+from canarystats.methods.bayes import posterior_prob
+from canarystats.stats.lognormal import (
     histogram_log_moments,
-    posterior_prob,
     prob_lognormal_mean_le,
     prob_lognormal_ratio_le,
 )

@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 from scipy import optimize, stats
 
 import canarystats as cs
-from canarystats.adapters.iter8 import spec_from_iter8, spec_to_iter8
 from canarystats import (
     Criterion,
     ExperimentSpec,
@@ -32,6 +31,7 @@ from canarystats import (
     Verdict,
     evaluate_criterion,
 )
+from canarystats.adapters.iter8 import spec_from_iter8, spec_to_iter8
 
 CASES = json.loads((Path(__file__).parent / "reference_cases.json").read_text())
 
@@ -171,7 +171,7 @@ def test_restricted_mle_maximises_the_null_likelihood() -> None:
         return -(x0 * np.log(p0) + (n0 - x0) * np.log1p(-p0) + x1 * np.log(p1) + (n1 - x1) * np.log1p(-p1))
 
     best = optimize.minimize_scalar(nll, bounds=(1e-6, 1 / ratio - 1e-6), method="bounded", options={"xatol": 1e-12})
-    from canarystats.fixed import _restricted_mle
+    from canarystats.stats.classical import restricted_mle as _restricted_mle
 
     q0, q1 = _restricted_mle(np.array(x0), np.array(n0), np.array(x1), np.array(n1), np.array(ratio))
     assert float(q0) == pytest.approx(best.x, abs=1e-7)
@@ -410,7 +410,10 @@ def test_group_sequential_batched_equals_loop() -> None:
                 assert ri.state.bound[0] == pytest.approx(r.state.bound[i], abs=1e-12)
 
 
-@pytest.mark.parametrize("name", ["fixed", "group_sequential", "multiplicity"])
+@pytest.mark.parametrize("name", [
+    "methods.fixed", "methods.group_sequential", "stats.classical", "stats.sample_size",
+    "stats.group_sequential", "stats.multiplicity", "stats.confidence_interval",
+])
 def test_module_doctests(name: str) -> None:
     import doctest
     import importlib

@@ -26,8 +26,8 @@ from canarystats import (
     Verdict,
     evaluate_criterion,
 )
-from canarystats.fixed import FixedState
-from canarystats.group_sequential import GroupSequentialState
+from canarystats.methods.fixed import FixedState
+from canarystats.methods.group_sequential import GroupSequentialState
 from canarystats.strategies.persist import registered_state_types
 
 # --------------------------------------------------------------------------- persistence

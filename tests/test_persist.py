@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 import canarystats as cs
 from canarystats import Criterion, ExperimentSpec, Observations, SpecError, State, TrafficControl
 from canarystats.adapters.iter8 import state_from_iter8, state_to_iter8
+from canarystats.methods.point import PointState
 from canarystats.strategies.persist import (
     FORMAT,
     VERSION,
@@ -25,7 +26,6 @@ from canarystats.strategies.persist import (
     state_from_json,
     state_to_json,
 )
-from canarystats.tolerances import PointState
 
 # --------------------------------------------------------------------------- comparison
 

@@ -110,11 +110,11 @@ def test_posteriors_lognormal_mean_and_missing_confidence():
     lines = _lines(ax)
     x, y = (np.asarray(d) for d in lines["candidate"].get_data())
     assert np.trapezoid(y, x) == pytest.approx(1.0, abs=5e-3)
-    n, m, v, _ = cs.bayes.histogram_log_moments(buckets, bounds)
+    n, m, v, _ = cs.stats.lognormal.histogram_log_moments(buckets, bounds)
     # the density's CDF is the posterior probability of the log-normal mean
     cdf = np.concatenate([[0.0], np.cumsum(np.diff(x) * (y[1:] + y[:-1]) / 2)])
     at = np.searchsorted(x, 0.25)
-    expected = cs.bayes.prob_lognormal_mean_le(n[1], m[1], v[1], x[at])
+    expected = cs.stats.lognormal.prob_lognormal_mean_le(n[1], m[1], v[1], x[at])
     assert cdf[at] == pytest.approx(expected, abs=5e-3)
     assert ax.get_title().endswith("H: candidate ≤ 0.3, confidence 0.95")
 

@@ -29,7 +29,7 @@ from canarystats.adapters.prometheus import (
     service_observer,
 )
 from canarystats.adapters.prometheus import parsing as _prom
-from canarystats.adapters.promql import CounterQuery, Matcher, format_window, quote
+from canarystats.adapters.prometheus.queries import CounterQuery, Matcher, format_window, quote
 
 
 def ok(rtype, result, **extra):

@@ -1,4 +1,4 @@
-"""The rank judge (canarystats.ranks): R references, scipy, binned == raw, properties,
+"""The rank judge (canarystats.methods.ranks): R references, scipy, binned == raw, properties,
 classification, scoring, calibration and the criterion method."""
 
 from __future__ import annotations
@@ -475,7 +475,13 @@ def test_benchmark_quick_runs(capsys):
     assert figures["agree"] == 1.0
 
 
-@pytest.mark.parametrize("name", ["canarystats.ranks", "canarystats.methods.ranks"])
+@pytest.mark.parametrize("name", [
+    "canarystats.methods.ranks",
+    "canarystats.stats.mann_whitney",
+    "canarystats.stats.kayenta",
+    "canarystats.stats.wilcoxon",
+    "canarystats.stats.hodges_lehmann",
+])
 def test_module_doctests(name):
     import doctest
     import importlib

@@ -372,7 +372,7 @@ def test_replay_bundled_rollouts_with_ranks(criterion, expected):
 
 
 def test_muted_metrics_are_reported_but_do_not_count() -> None:
-    from canarystats.ranks import MetricClass, ScoreClass, score_groups
+    from canarystats.stats.kayenta import MetricClass, ScoreClass, score_groups
 
     # two latency metrics and one error metric; the second latency metric is High (a failure)
     classes = [[MetricClass.PASS, MetricClass.HIGH, MetricClass.PASS]]

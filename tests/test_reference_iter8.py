@@ -33,8 +33,8 @@ from canarystats import (
     TrafficControl,
     Verdict,
 )
+from canarystats.registry import get_method
 from canarystats.strategies.base import State
-from canarystats.tolerances import get_method
 
 HERE = Path(__file__).parent
 REFERENCE = json.loads((HERE / "reference_cases.json").read_text())

@@ -192,7 +192,7 @@ def test_step_errors_name_the_problem() -> None:
 
 def test_point_method_errors_name_the_problem() -> None:
     from canarystats import evaluate_criterion
-    from canarystats.tolerances import get_method
+    from canarystats.registry import get_method
 
     three = Observations(count=np.ones((4, 3)), value=np.ones((4, 3)))
     with pytest.raises(SpecError, match="observations of 'iter8_latency' must have 2 versions, got 3"):

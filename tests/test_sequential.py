@@ -36,7 +36,7 @@ from canarystats import (
     evaluate_criterion,
     run_experiment,
 )
-from canarystats.sequential import SequentialMethod
+from canarystats.methods.sequential import SequentialMethod
 
 CASES = json.loads((Path(__file__).parent / "reference_cases.json").read_text())
 
@@ -169,7 +169,7 @@ BOUND = ALPHA + 3 * MC_SE  # 0.0646
 
 def _run_method(criterion: Criterion, observations: list[Observations]) -> NDArray[np.int8]:
     """Verdicts at every look, shape (n_looks, *batch), consulting the method each time."""
-    method = cs.tolerances.get_method("sequential")
+    method = cs.registry.get_method("sequential")
     state = method.init(criterion, observations[0].batch_shape)
     out = []
     for obs in observations:
@@ -509,7 +509,7 @@ def test_early_stop_iter8_round_trip() -> None:
 
 
 @pytest.mark.parametrize("name", [
-    "canarystats.sequential",
+    "canarystats.methods.sequential",
     "canarystats.stats.mixtures",
     "canarystats.stats.confidence_sequences",
     "canarystats.stats.rate_ratio",

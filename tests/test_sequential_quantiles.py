@@ -214,7 +214,7 @@ def _bucket_obs(rng: np.random.Generator, scales: tuple[float, float], n_streams
 
 
 def _verdicts(crit: Criterion, observations: list[Observations]) -> NDArray[np.int8]:
-    method = cs.tolerances.get_method("sequential")
+    method = cs.registry.get_method("sequential")
     state = method.init(crit, observations[0].batch_shape)
     out = []
     for obs in observations:

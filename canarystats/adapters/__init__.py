@@ -6,6 +6,6 @@
 - :mod:`canarystats.adapters.frames` reads recorded rollouts (tables of
   cumulative counters) into the arrays of
   :mod:`canarystats.adapters.rollout_series`.
-- :mod:`canarystats.adapters.promql` and :mod:`canarystats.adapters.prometheus`
+- :mod:`canarystats.adapters.prometheus.queries` and :mod:`canarystats.adapters.prometheus`
   build the queries and read the metrics from a Prometheus server.
 """

@@ -121,11 +121,12 @@ from numpy.typing import NDArray
 
 from canarystats.adapters._fields import construct
 from canarystats.errors import SpecError
+from canarystats.methods.rounding import fetch_iter8
 from canarystats.observations import Observations, Reason, Verdict
+from canarystats.registry import get_method
 from canarystats.spec import TOLERANCE_TYPES, Criterion, ExperimentSpec, TrafficControl
 from canarystats.strategies.base import State
 from canarystats.strategies.check_and_increment import empty_change_record, initial_state, step
-from canarystats.tolerances import fetch_iter8, get_method
 
 __all__ = ["VERSIONS", "assess", "spec_from_request", "state_from_iter8", "state_to_iter8"]
 

@@ -508,7 +508,7 @@ class BayesMethod(Method):
       without them); see :func:`~canarystats.stats.lognormal.prob_lognormal_mean_le`.
 
     The data policy -- validation of the fields each model reads
-    (:meth:`reads`), missing values, sufficiency, reasons, warnings, verdict
+    (``reads``), missing values, sufficiency, reasons, warnings, verdict
     masking and abort -- is the base's (:mod:`canarystats.methods.base`). On
     top of it the method sees, on data that are otherwise valid:
 

@@ -382,7 +382,7 @@ class SequentialMethod(Method):
     so large that the variance overflows are bad data. Counter metrics (a
     cumulative count against a threshold is an observed fact, not an
     estimate) are refused. A FAIL aborts when ``stop_on_failure`` is set. The
-    verdicts hold at any stopping time (:meth:`anytime_valid`).
+    verdicts hold at any stopping time (``anytime_valid``).
     """
 
     name = "sequential"

@@ -144,7 +144,7 @@ def plot_posteriors(
     Densities are closed forms for Beta, t and normal posteriors; for the
     log-normal mean, the derivative (central differences on the grid) of its
     CDF, the deterministic quadrature of
-    :func:`canarystats.bayes.prob_lognormal_mean_le`. Each is drawn between
+    :func:`canarystats.stats.lognormal.prob_lognormal_mean_le`. Each is drawn between
     its 1e-4 and 1 - 1e-4 quantiles. A posterior that is a point mass (zero spread) is a
     vertical line; a version without a posterior (no data, a single sample)
     is left out.

@@ -10,7 +10,7 @@ import numpy as np
 
 from canarystats.errors import SpecError
 from canarystats.plot._common import axes_list, new_figure, root_figure
-from canarystats.ranks import MetricClass, MetricClassification, ScoreClass, ScoreResult
+from canarystats.stats.kayenta import MetricClass, MetricClassification, ScoreClass, ScoreResult
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

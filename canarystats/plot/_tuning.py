@@ -10,7 +10,7 @@ import pandas as pd
 
 from canarystats.errors import SpecError
 from canarystats.plot._common import check_columns, one_axes
-from canarystats.tuning import pareto_front
+from canarystats.simulate.tuning import pareto_front
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -13,7 +13,7 @@ One concept per module, re-exported here:
   and its :class:`OperatingCharacteristicsResult`;
 - :mod:`~canarystats.simulate.tuning`: :func:`canarystats.tune` over a grid
   and :func:`canarystats.pareto_front` (also importable from
-  :mod:`canarystats.tuning`).
+  :mod:`canarystats.simulate.tuning`).
 
 Examples
 --------

@@ -15,7 +15,7 @@ Examples
 from __future__ import annotations
 
 from canarystats.adapters.frames import KNOWN_METRICS
-from canarystats.adapters.promql import ISTIO_METRICS, QuantileDefinition
+from canarystats.adapters.prometheus.queries import ISTIO_METRICS, QuantileDefinition
 from canarystats.errors import SpecError
 from canarystats.registry import get_method
 from canarystats.spec import Criterion, ExperimentSpec

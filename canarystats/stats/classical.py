@@ -16,7 +16,7 @@ A delta criterion with relative tolerance ``tol`` is a non-inferiority test
 with the null at ``mu_c = (1 + tol) * mu_b`` (lower is better; ``1 - tol`` for
 higher is better): ``ratio`` is that ``1 + tol``. Sample sizes and power are
 in :mod:`canarystats.stats.sample_size`; the criterion method
-(``method="fixed"``) is :class:`canarystats.fixed.FixedMethod`.
+(``method="fixed"``) is :class:`canarystats.methods.fixed.FixedMethod`.
 
 Examples
 --------

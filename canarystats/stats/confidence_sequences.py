@@ -83,7 +83,7 @@ def normal_mean_radius(
     ``n_opt``: two-sided, or one-sided for ``alternative="less"`` or
     ``"greater"`` (the same radius). With a one-sided radius, ``mean -
     radius`` and ``mean + radius`` are each a ``1 - alpha`` bound at all times
-    on their own (the pair :class:`~canarystats.sequential.SequentialMethod`
+    on their own (the pair :class:`~canarystats.methods.sequential.SequentialMethod`
     uses, from one computation).
 
     Examples
@@ -124,7 +124,7 @@ def normal_mean_cs(
 
     Valid for i.i.d. sub-Gaussian data with known scale ``sd``; with a plug-in
     ``sd`` (the running sample standard deviation) it is only approximately
-    valid, which is why :class:`~canarystats.sequential.SequentialMethod` uses
+    valid, which is why :class:`~canarystats.methods.sequential.SequentialMethod` uses
     a burn-in.
 
     Returns

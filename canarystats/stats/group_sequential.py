@@ -25,7 +25,7 @@ integration of the z statistic's density on the continuation region
   ``method="group_sequential"`` needs at every assessment).
 
 The criterion method is
-:class:`canarystats.group_sequential.GroupSequentialMethod`.
+:class:`canarystats.methods.group_sequential.GroupSequentialMethod`.
 
 Examples
 --------

@@ -207,7 +207,7 @@ _GRID = 1536
 _MARGIN = 256
 #: Largest window (differences between two pivots) gathered and sorted per target.
 _WINDOW = 1 << 14
-#: Bracketing rounds before the remaining targets go to :func:`_select`.
+#: Bracketing rounds before the remaining targets go to ``_select``.
 _ROUNDS = 4
 #: Elements sorted per chunk when gathering windows or all differences.
 _CHUNK = 1 << 22
@@ -449,7 +449,7 @@ def select_many(xs: _F, ys: _F, nx: _I, ny: _I, ks: _I) -> _F:
     :func:`numpy.searchsorted`; the differences between the pivots are
     gathered, sorted and the result verified against the neighbours of the
     window, so it is exactly R's ``sort(outer(x, y, "-"))[k]``. Targets left
-    after a few rounds (heavy ties, odd shapes) go to :func:`_select`.
+    after a few rounds (heavy ties, odd shapes) go to ``_select``.
     """
     ks = np.asarray(ks, dtype=np.int64)
     out = np.full(ks.shape, np.nan)

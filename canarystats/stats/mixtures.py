@@ -277,7 +277,7 @@ def msprt_two_sample(
     :func:`msprt_normal_log_e` on the paired differences.
 
     ``tau2`` must not depend on the data of the current look: choose it once
-    (:class:`~canarystats.sequential.SequentialMethod` fixes it at the first look
+    (:class:`~canarystats.methods.sequential.SequentialMethod` fixes it at the first look
     after its burn-in, as ``1 / normal_mixture_rho(1 / V_h, alpha)`` with ``V_h``
     the variance expected at ``n_opt`` requests per version).
 

@@ -46,7 +46,7 @@ _F = NDArray[np.float64]
 
 # --------------------------------------------------------------------------- sample size
 
-#: The message of the :class:`DeprecationWarning` for ``sided``.
+#: The message of the ``DeprecationWarning`` for ``sided``.
 SIDED_DEPRECATION_MESSAGE = (
     "`sided` is deprecated: use `alternative` (sided=2 is alternative='two-sided'; sided=1 "
     "is the default, alternative=None: one-sided towards the expected difference)"
@@ -279,7 +279,7 @@ def sample_size_means(
         Multiplies the fixed sample size: a group-sequential design's
         inflation factor (:func:`canarystats.gs_design`).
     sided : {1, 2}, optional
-        Deprecated alias of ``alternative`` (:class:`DeprecationWarning`):
+        Deprecated alias of ``alternative`` (``DeprecationWarning``):
         ``sided=1`` is the default ``alternative=None``, ``sided=2`` is
         ``alternative="two-sided"``.
 

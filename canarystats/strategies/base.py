@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from canarystats._arrays import arrays_equal
 
 __all__ = [
+    "ARRAY_EQ",
     "STRATEGY_REGISTRY",
     "Outcome",
     "State",
@@ -41,9 +42,13 @@ def frozen_array(value: Any) -> Any:
     return arr
 
 
+#: The equality of array fields of strategy states: NaN equal to NaN.
+ARRAY_EQ = attrs.cmp_using(eq=arrays_equal)
+
+
 def state_field() -> Any:
     """An array field of a strategy state: stored read-only, compared with NaN equal to NaN."""
-    return attrs.field(converter=frozen_array, eq=attrs.cmp_using(eq=arrays_equal))
+    return attrs.field(converter=frozen_array, eq=ARRAY_EQ)
 
 
 #: ``(state_to_json, state_from_json)``, set by :mod:`canarystats.strategies.persist`
@@ -107,12 +112,12 @@ class State:
         else None.
     """
 
-    traffic: NDArray[np.float64] = state_field()
-    iteration: NDArray[np.int64] = state_field()
-    done: NDArray[np.bool_] = state_field()
-    aborted: NDArray[np.bool_] = state_field()
-    passed: NDArray[np.bool_] = state_field()
-    info: NDArray[np.float64] = state_field()
+    traffic: NDArray[np.float64] = attrs.field(converter=frozen_array, eq=ARRAY_EQ)
+    iteration: NDArray[np.int64] = attrs.field(converter=frozen_array, eq=ARRAY_EQ)
+    done: NDArray[np.bool_] = attrs.field(converter=frozen_array, eq=ARRAY_EQ)
+    aborted: NDArray[np.bool_] = attrs.field(converter=frozen_array, eq=ARRAY_EQ)
+    passed: NDArray[np.bool_] = attrs.field(converter=frozen_array, eq=ARRAY_EQ)
+    info: NDArray[np.float64] = attrs.field(converter=frozen_array, eq=ARRAY_EQ)
     method_states: tuple[Any, ...] = attrs.field(converter=tuple)
     sample_ratio: Any = None
 

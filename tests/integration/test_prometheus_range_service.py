@@ -33,7 +33,7 @@ from canarystats.adapters.prometheus import (
     service_observer,
 )
 from canarystats.adapters.prometheus import parsing as prom
-from canarystats.adapters.promql import ISTIO_METRICS
+from canarystats.adapters.prometheus.queries import ISTIO_METRICS
 from canarystats.adapters.service import create_app
 from canarystats.cli import main
 

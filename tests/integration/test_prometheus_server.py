@@ -39,7 +39,7 @@ from canarystats.adapters.prometheus import (
     observe,
     replay_prometheus,
 )
-from canarystats.adapters.promql import ISTIO_METRICS
+from canarystats.adapters.prometheus.queries import ISTIO_METRICS
 from canarystats.cli import main
 
 pytestmark = pytest.mark.filterwarnings("error")

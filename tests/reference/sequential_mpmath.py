@@ -1,4 +1,4 @@
-"""Independent reference values for canarystats.sequential, computed with mpmath (50 digits).
+"""Independent reference values for canarystats.methods.sequential, computed with mpmath (50 digits).
 
 Run: ``python tests/reference/sequential_mpmath.py``. Each value is computed from the defining
 integral (never from canarystats, and not from the closed forms canarystats uses) and pasted

@@ -24,7 +24,7 @@ observations (see ``docs/prometheus.md``):
 The package's modules, one concept each: ``parsing`` (result objects and
 the response parser), ``histograms`` (classic buckets and their quantiles),
 ``client`` (the HTTP client), ``queries`` (the metric catalogue and PromQL
-builders, also importable as :mod:`canarystats.adapters.promql`) and
+builders, also importable as :mod:`canarystats.adapters.prometheus.queries`) and
 ``observation`` (observations, past rollouts, replays, the service hook).
 This module re-exports their public API.
 
