@@ -64,6 +64,7 @@ from canarystats.spec import (
     format_duration,
     parse_duration,
 )
+from canarystats.stats.alternatives import ALTERNATIVES
 from canarystats.stats.beta import (
     DEFAULT_RATE_PRIOR,
     beta_credible_interval,
@@ -73,7 +74,6 @@ from canarystats.stats.beta import (
     prob_beta_le,
 )
 from canarystats.stats.classical import (
-    ALTERNATIVES,
     FixedTestResult,
     mean_test,
     mean_threshold_test,

@@ -4,6 +4,8 @@ One rule each, used everywhere:
 
 - :func:`readonly` / :func:`array_field`: array fields of frozen attrs objects
   are stored read-only and compare NaN equal to NaN (:func:`arrays_equal`);
+  :func:`frozen_array` keeps an array that is read-only already (no copy), and
+  :func:`freeze` freezes an array the caller has just made, in place;
 - :func:`scalar_or_array`: a 0-d result comes back as a numpy scalar (scipy's
   rule), anything else as an array;
 - :class:`TupleResult`: a result object with named fields that still unpacks
@@ -18,12 +20,36 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-__all__ = ["TupleResult", "array_field", "arrays_equal", "readonly", "scalar_or_array"]
+__all__ = [
+    "TupleResult",
+    "array_field",
+    "arrays_equal",
+    "freeze",
+    "frozen_array",
+    "readonly",
+    "scalar_or_array",
+]
 
 
 def readonly(x: Any) -> Any:
     """A read-only copy of ``x`` as an array, keeping its dtype."""
     arr = np.array(x, dtype=np.asarray(x).dtype)
+    arr.flags.writeable = False
+    return arr
+
+
+def frozen_array(value: Any) -> Any:
+    """A read-only array; an array that is read-only already is kept, not copied."""
+    arr = np.asarray(value)
+    if arr.flags.writeable or arr is not value:
+        arr = np.array(arr)
+        arr.flags.writeable = False
+    return arr
+
+
+def freeze(value: Any) -> Any:
+    """``value`` as a read-only array, frozen in place (for an array the caller has just made)."""
+    arr = value if isinstance(value, np.ndarray) else np.array(value)
     arr.flags.writeable = False
     return arr
 

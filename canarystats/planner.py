@@ -48,6 +48,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
+from canarystats._arrays import arrays_equal, readonly
 from canarystats.errors import CanaryStatsWarning, SpecError
 from canarystats.spec import Criterion, ExperimentSpec, TrafficControl, parse_duration
 from canarystats.stats.sample_size import power_means
@@ -67,14 +68,8 @@ class PlanWarning(CanaryStatsWarning):
     """A traffic plan that cannot work as stated (the message names the numbers)."""
 
 
-def _ro(value: Any) -> Any:
-    arr = np.array(value)
-    arr.flags.writeable = False
-    return arr
-
-
 def _arr() -> Any:
-    return attrs.field(converter=_ro, eq=attrs.cmp_using(eq=np.array_equal))
+    return attrs.field(converter=readonly, eq=attrs.cmp_using(eq=arrays_equal))
 
 
 @attrs.frozen(kw_only=True)

@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -55,6 +56,7 @@ __all__ = [
     "check_param_shape",
     "format_duration",
     "parse_duration",
+    "to_param",
 ]
 
 #: A tunable parameter: a float, or a read-only float64 array that broadcasts
@@ -211,8 +213,8 @@ def _to_seconds(value: Any) -> Any:
 # --------------------------------------------------------------------------- parameters
 
 
-def _to_param(value: Any) -> Any:
-    """Convert to a float or a read-only float64 array; leave the rest to validators."""
+def to_param(value: Any) -> Any:
+    """A tunable parameter: a float or a read-only float64 array; the rest is left to validators."""
     if isinstance(value, bool | np.bool_) or value is None or isinstance(value, str):
         return value
     if isinstance(value, int | float | np.integer | np.floating):
@@ -236,7 +238,7 @@ def _param_eq(a: Any, b: Any) -> bool:
 def _param_field(default: Any = attrs.NOTHING, **kwargs: Any) -> Any:
     return attrs.field(
         default=default,
-        converter=_to_param,
+        converter=to_param,
         eq=attrs.cmp_using(eq=_param_eq),
         **kwargs,
     )
@@ -492,6 +494,14 @@ class Criterion:
                 f"`extras` holds {shadowed[0]!r}, an option of method {self.method!r}: pass it "
                 f"in `options` (e.g. options={{{shadowed[0]!r}: ...}}); extras are not read"
             )
+        for key in self.extras:
+            close = difflib.get_close_matches(str(key), options, n=1, cutoff=0.8)
+            if close:  # a misspelt option would otherwise be kept and silently not read
+                raise SpecError(
+                    f"`extras` holds {key!r}, which is not an option of method {self.method!r}: "
+                    f"did you mean the option {close[0]!r}? Options go in `options`; its "
+                    f"options are {options}"
+                )
         if self.tolerance_type == "delta":
             if self.is_counter:
                 raise SpecError(

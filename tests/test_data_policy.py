@@ -5,8 +5,8 @@ negative value, successes above the count, a sum of squares below sum**2 / count
 raw samples whose number disagrees with the count) and checks, for every criterion method and
 every field it reads:
 
-- the corrupted slice is INCONCLUSIVE with reason BAD_DATA or MISSING_VALUE (a huge value is
-  finite, so it may also FAIL or stay undecided; it never PASSes);
+- the corrupted slice is INCONCLUSIVE with reason BAD_DATA or MISSING_VALUE (a huge sum of
+  squares is a possible one, so it may also FAIL or stay undecided; it never PASSes);
 - an InsufficientDataWarning says so, and the result's report carries the same message;
 - the other slices are judged exactly as without the corruption;
 - corrupting a version the tolerance does not read (the baseline of a threshold) changes nothing;
@@ -19,18 +19,23 @@ The expected fields of each configuration are written here, independently of the
 
 from __future__ import annotations
 
+import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import attrs
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from canarystats import Criterion, InsufficientDataWarning, Observations, Reason, Verdict
 from canarystats.methods.base import evaluate_criterion
 from canarystats.registry import get_method
+
+sys.path.insert(0, str(Path(__file__).parent / "plugin"))
+import canarystats_test_plugin  # noqa: E402,F401  (registers the test-only method)
 
 B = 3  # slices per batch
 BOUNDS = np.array([0.05, 0.1, 0.2, 0.5, np.inf])
@@ -113,6 +118,11 @@ CONFIGS: list[tuple[str, Criterion, dict[str, Any], tuple[str, ...]]] = [
      ("count", "samples")),
     ("ranks-buckets-delta", _crit("iter8_latency", "delta", 0.2, "ranks"), _buckets(),
      ("count", "buckets")),
+    # the test-only method registered from outside the library (tests/plugin)
+    ("plugin-threshold", _crit("iter8_latency", "threshold", 0.2, "test_mean_bound"), _mean(),
+     ("count", "sum")),
+    ("plugin-delta", _crit("iter8_latency", "delta", 0.2, "test_mean_bound"), _mean(),
+     ("count", "sum")),
 ]
 
 KINDS = ("nan", "inf", "-inf", "negative", "huge", "above_count", "below_sum2",
@@ -193,6 +203,7 @@ def corruptions(draw: Any) -> tuple[Any, ...]:
     return name, criterion, data, field, kind, v, i, warm
 
 
+@settings(max_examples=600)
 @given(corruptions())
 def test_a_corrupted_slice_never_passes(case: tuple[Any, ...]) -> None:
     name, criterion, data, field, kind, v, i, warm = case
@@ -201,9 +212,9 @@ def test_a_corrupted_slice_never_passes(case: tuple[Any, ...]) -> None:
     bad, messages = _judge(criterion, corrupt(data, field, kind, i, v), state)
     where = (name, field, kind, v, warm)
     assert bad.verdict[i] != Verdict.PASS, where
-    # a huge value is finite: it may legitimately FAIL, or contradict a warm state (a running
-    # confidence sequence) and stay undecided; it never PASSes
-    if kind != "huge":
+    # values of 1.7e308 are bad data (their squares overflow), except a sum of squares, which
+    # may be that large: a huge one may FAIL or leave a slice undecided, but never PASS
+    if not (kind == "huge" and field == "sumsq"):
         assert bad.verdict[i] == Verdict.INCONCLUSIVE, where
         assert bad.reason[i] in (Reason.BAD_DATA, Reason.MISSING_VALUE), (where, bad.reason[i])
         assert messages, where
@@ -244,7 +255,8 @@ def test_all_missing_after_a_decision_is_not_a_pass(config: Any) -> None:
 
 def test_every_method_is_covered() -> None:
     covered = {c[1].method for c in CONFIGS}
-    assert covered == {"point", "bayes", "sequential", "fixed", "group_sequential", "ranks"}
+    assert covered == {"point", "bayes", "sequential", "fixed", "group_sequential", "ranks",
+                       "test_mean_bound"}
     for method in covered:
         assert get_method(method).name == method
 
@@ -281,3 +293,85 @@ def test_a_non_numeric_dtype_is_a_spec_error() -> None:
                      value=[0.1, 0.2])
     with pytest.raises(SpecError, match="`value` must hold numbers"):
         Observations(count=[1.0, 2.0], value=["a", "b"])
+
+
+def test_misspelt_options_are_errors_not_silent_extras() -> None:
+    from canarystats import SpecError, load_experiment
+
+    with pytest.raises(SpecError, match=r"unknown option 'sequentail_test'; its options are"):
+        Criterion(metric="iter8_error_rate", tolerance_type="delta", tolerance=0.2,
+                  method="sequential", options={"sequentail_test": "msprt"})
+    with pytest.raises(SpecError, match=r"did you mean the option 'sequential_test'"):
+        Criterion(metric="iter8_error_rate", tolerance_type="delta", tolerance=0.2,
+                  method="sequential", extras={"sequentail_test": "msprt"})
+    with pytest.raises(SpecError, match=r"an option of method 'sequential': pass it in `options`"):
+        Criterion(metric="iter8_error_rate", tolerance_type="delta", tolerance=0.2,
+                  method="sequential", extras={"sequential_test": "msprt"})
+    doc = """
+apiVersion: iter8.tools/v1alpha1
+kind: Experiment
+metadata: {name: e}
+spec:
+  targetService: {name: s, baseline: b, candidate: c}
+  analysis:
+    successCriteria:
+      - {metricName: iter8_error_rate, toleranceType: delta, tolerance: 0.2,
+         method: sequential, options: {sequential_test: msprt, burn_in: -1}}
+"""
+    with pytest.raises(SpecError, match=r"successCriteria\[0\]\.options\.burn_in"):
+        load_experiment(doc)
+    flat = doc.replace("options: {sequential_test: msprt, burn_in: -1}", "sequential_test: msprt")
+    assert load_experiment(flat).criteria[0].options.sequential_test == "msprt"
+    typo = doc.replace("options: {sequential_test: msprt, burn_in: -1}", "options: {sequentail: 1}")
+    with pytest.raises(SpecError, match=r"options.*unknown option 'sequentail'"):
+        load_experiment(typo)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[c[0] for c in CONFIGS])
+def test_states_compare_nan_equal(config: Any) -> None:
+    # a fresh state equals itself (NaN equals NaN), and so does a state after an update
+    name, criterion, data, _ = config
+    c = attrs.evolve(criterion, confidence=0.95)
+    method = get_method(c.method)
+    assert method.init(c, (B,)) == method.init(c, (B,)), name
+    first, _ = _judge(criterion, data)
+    second, _ = _judge(criterion, data)
+    assert first.state == second.state, name
+
+
+def test_every_corruption_of_every_field_exhaustively() -> None:
+    # the Hypothesis test above samples this finite space; here every case runs once
+    # (configuration x field x kind x version x slice x fresh or warm state)
+    failures = []
+    cases = 0
+    for name, criterion, data, fields in CONFIGS:
+        for field in fields:
+            for kind in (k for k in KINDS if _applies(field, k)):
+                for v in ([0, 1] if criterion.tolerance_type == "delta" else [1]):
+                    for i in range(B):
+                        for warm in (False, True):
+                            cases += 1
+                            case = (name, criterion, data, field, kind, v, i, warm)
+                            try:
+                                test_a_corrupted_slice_never_passes.hypothesis.inner_test(case)
+                            except AssertionError as err:
+                                failures.append((name, field, kind, v, i, warm, str(err)[:120]))
+    assert cases > 2000
+    assert failures == []
+
+
+def test_step_results_carry_the_reports_of_the_warnings() -> None:
+    # a service or a thread reads the diagnostics from the result, not from the warnings filter
+    from canarystats import ExperimentSpec, TrafficControl, initial_state, step
+
+    c = _crit("iter8_error_rate", "delta", 0.5, "bayes")
+    spec = ExperimentSpec(name="e", target_service="s", baseline="b", candidate="c",
+                          traffic_control=TrafficControl(), criteria=[c])
+    data = corrupt(_rate(), "successes", "above_count", 1, 1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, result = step(spec, initial_state(spec, (B,)), {c.metric: Observations(**data)})
+    (report,) = result.reports
+    assert report.bad.tolist() == [False, True, False]
+    emitted = [str(w.message) for w in caught if issubclass(w.category, InsufficientDataWarning)]
+    assert emitted == report.messages(c) and "above `count`" in emitted[0]

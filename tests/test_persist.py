@@ -458,3 +458,39 @@ def test_module_doctests() -> None:
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_a_format_1_document_reads_into_the_new_layout() -> None:
+    # tests/reference/state_format1.json was written by the canarystats of commit 680f4ad
+    # (tests/reference/state_format1.py): the sample-ratio guard's state at the end of
+    # `method_states`, the Bayes posterior's shapes named `alpha` and `beta`
+    import pathlib
+
+    import canarystats as cs
+
+    text = (pathlib.Path(__file__).parent / "reference" / "state_format1.json").read_text()
+    assert json.loads(text)["version"] == 1
+    old = cs.State.from_json(text)
+    spec = cs.ExperimentSpec(
+        name="v1", target_service="s", baseline="b", candidate="c",
+        traffic_control=cs.TrafficControl(step_size=20, max_traffic_percent=60, srm_check=True),
+        criteria=[cs.Criterion(metric="iter8_error_rate", tolerance_type="delta", tolerance=0.5,
+                               method="bayes", options={"prior": (1.0, 1.0)}, sample_size=20),
+                  cs.Criterion(metric="iter8_latency", tolerance_type="threshold", tolerance=0.2,
+                               sample_size=5)],
+    )
+    count = np.array([[400.0, 100.0], [400.0, 100.0]])
+    obs = {"iter8_error_rate": cs.Observations(
+        count=count, value=np.array([[8, 1], [8, 6]]) / count,
+        successes=np.array([[8.0, 1.0], [8.0, 6.0]])),
+        "iter8_latency": cs.Observations(count=count, value=np.array([[0.1, 0.12], [0.1, 0.3]]))}
+    new, _ = cs.step(spec, cs.initial_state(spec, (2,)), obs)
+    assert len(old.method_states) == 2
+    assert isinstance(old.sample_ratio, cs.SampleRatioState)
+    assert old == new
+    # and it steps on like a state of today's format
+    again_old, r_old = cs.step(spec, old, obs)
+    again_new, r_new = cs.step(spec, new, obs)
+    assert again_old == again_new
+    np.testing.assert_array_equal(r_old.verdicts, r_new.verdicts)
+    assert json.loads(again_old.to_json())["version"] == 2

@@ -12,6 +12,7 @@ data; the base owns everything else, in this order, for every method alike:
    (:meth:`Method.reads`), per version -- a NaN is missing; a count, sum or
    sample that is infinite, or negative for a non-negative metric
    (``Criterion.nonnegative``, True by default), is bad data, and so are
+   values of :data:`HUGE` (about 1.3e154) or more, whose squares overflow,
    ``successes > count``, ``sumsq < sum**2 / count`` (beyond a relative
    ``1e-9``), infinite or negative bucket counts and raw samples whose number
    disagrees with ``count``;
@@ -64,7 +65,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from canarystats._arrays import TupleResult, arrays_equal
+from canarystats._arrays import TupleResult, arrays_equal, freeze
 from canarystats.errors import InsufficientDataWarning, SpecError
 from canarystats.methods.rounding import fetch_iter8
 from canarystats.observations import Observations, Reason, Verdict
@@ -74,11 +75,14 @@ from canarystats.spec import Criterion, batch_param
 __all__ = [
     "BAD_DATA_MESSAGE",
     "FIELDS",
+    "HUGE",
+    "SUMSQ_RTOL",
     "CriterionResult",
     "DataReport",
     "Evidence",
     "Method",
     "evaluate_criterion",
+    "relevant_versions",
 ]
 
 #: Message of the warning for bad or missing data inside a batch (formatted with counts).
@@ -93,15 +97,14 @@ FIELDS: tuple[str, ...] = ("count", "value", "successes", "sum", "sumsq", "bucke
 #: Relative slack of the check ``sumsq >= sum**2 / count`` (rounding of the sums).
 SUMSQ_RTOL = 1e-9
 
+#: Values of this magnitude or more (about 1.3e154) are bad data: their squares, and so any
+#: variance or product a method derives from them, overflow float64. No count, latency or sum
+#: of a real rollout comes near it.
+HUGE = float(np.sqrt(np.finfo(np.float64).max))
+
 _B = NDArray[np.bool_]
 
 
-def frozen_array(value: Any) -> Any:
-    """``value`` as a read-only array, frozen in place (no copy) when it is an array already."""
-    arr = value if isinstance(value, np.ndarray) else np.asarray(value)
-    if arr.flags.writeable:
-        arr.flags.writeable = False
-    return arr
 _F = NDArray[np.float64]
 _I8 = np.int8
 
@@ -124,9 +127,9 @@ class DataReport:
         ``"bad data"``, or ``"iter8"`` under Iter8's policy (the warnings' kind).
     """
 
-    insufficient: _B = attrs.field(converter=frozen_array, eq=attrs.cmp_using(eq=arrays_equal))
-    missing: _B = attrs.field(converter=frozen_array, eq=attrs.cmp_using(eq=arrays_equal))
-    bad: _B = attrs.field(converter=frozen_array, eq=attrs.cmp_using(eq=arrays_equal))
+    insufficient: _B = attrs.field(converter=freeze, eq=attrs.cmp_using(eq=arrays_equal))
+    missing: _B = attrs.field(converter=freeze, eq=attrs.cmp_using(eq=arrays_equal))
+    bad: _B = attrs.field(converter=freeze, eq=attrs.cmp_using(eq=arrays_equal))
     missing_what: str = "missing values"
     bad_what: str = "infinite or negative values"
     kind: str = "bad data"
@@ -223,7 +226,7 @@ class CriterionResult(TupleResult):
 # --------------------------------------------------------------------------- screening
 
 
-def _relevant(flags: _B, delta: bool) -> _B:
+def relevant_versions(flags: _B, delta: bool) -> _B:
     """Per slice: the versions a tolerance reads (the candidate; for a delta both) flagged."""
     out: _B = flags[..., 0] | flags[..., 1] if delta else flags[..., 1]
     return out
@@ -246,6 +249,7 @@ def _field_flags(
             # buckets: a NaN count is missing; samples are padded with NaN
             missing = nan.any(axis=-1) if name == "buckets" else np.zeros(inf.shape, bool)
             problems.append(("infinite", np.asarray(inf)))
+            problems.append(("too large", np.asarray((np.abs(arr) >= HUGE).any(axis=-1))))
             if neg is not None:
                 problems.append(("negative", np.asarray(neg)))
             if name == "samples":
@@ -257,6 +261,8 @@ def _field_flags(
             return missing, problems
         missing = np.isnan(arr)
         problems.append(("infinite", np.isinf(arr)))
+        if name != "sumsq":  # a sum of squares may reach HUGE**2
+            problems.append(("too large", np.abs(arr) >= HUGE))
         if nonnegative or name in ("count", "successes", "sumsq"):
             problems.append(("negative", arr < 0))
         if name == "successes":
@@ -303,7 +309,7 @@ def screen(
             sufficient = n[..., 1] >= need
             if delta:
                 sufficient &= n[..., 0] >= need
-        bad = _relevant(np.isinf(n), delta)
+        bad = relevant_versions(np.isinf(n), delta)
         report = DataReport(
             insufficient=~sufficient & ~bad,
             missing=np.zeros(batch, dtype=bool),
@@ -330,14 +336,14 @@ def screen(
         if name != "count":
             field_missing |= miss
         for what, mask in problems:
-            hit = _relevant(mask, delta)
+            hit = relevant_versions(mask, delta)
             if hit.any():
                 bad_found.setdefault(what, []).append(name)
                 bad_v |= mask
-    bad = _relevant(bad_v, delta)
-    count_missing = _relevant(missing_v, delta) & ~bad
+    bad = relevant_versions(bad_v, delta)
+    count_missing = relevant_versions(missing_v, delta) & ~bad
     missing = count_missing | (
-        (_relevant(field_missing, delta) | bool(absent)) & sufficient & ~bad
+        (relevant_versions(field_missing, delta) | bool(absent)) & sufficient & ~bad
     )
     insufficient = ~sufficient & ~bad & ~missing
     words = (

@@ -41,7 +41,7 @@ from canarystats.errors import SpecError
 from canarystats.methods.base import SUMSQ_RTOL, DataReport, Evidence, Method
 from canarystats.observations import Observations
 from canarystats.registry import Options, register_method
-from canarystats.spec import Criterion, batch_param
+from canarystats.spec import Criterion, batch_param, to_param
 from canarystats.stats.beta import DEFAULT_RATE_PRIOR, beta_posterior, prob_beta_le
 from canarystats.stats.lognormal import (
     histogram_log_moments,
@@ -96,22 +96,6 @@ def _check_prior(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> 
         )
 
 
-def _to_scale(value: Any) -> Any:
-    """A float or a read-only float64 array (a tunable parameter); the rest is left as is."""
-    if isinstance(value, bool | np.bool_) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int | float | np.integer | np.floating):
-        return float(value)
-    try:
-        arr = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        return value
-    if arr.ndim == 0:
-        return float(arr)
-    arr.flags.writeable = False
-    return arr
-
-
 _SCALE_ALLOWED = "a finite number in (0.0, inf], or an array of them"
 
 
@@ -143,7 +127,7 @@ class BayesOptions(Options):
     Parameters
     ----------
     prior : (float, float), optional
-        On a rate: the Beta prior's ``(alpha, beta)``, both finite and > 0;
+        On a rate: the Beta prior's shapes ``(a, b)``, both finite and > 0;
         None (the default) means Jeffreys' Beta(0.5, 0.5). Mean metrics do
         not use it.
     scale : float or array_like, optional
@@ -170,7 +154,7 @@ class BayesOptions(Options):
         default=None, converter=_to_prior, validator=_check_prior
     )
     scale: float | _F | None = attrs.field(
-        default=None, converter=_to_scale, validator=_check_scale,
+        default=None, converter=to_param, validator=_check_scale,
         eq=attrs.cmp_using(eq=arrays_equal),
     )
     model: str | None = attrs.field(default=None, validator=_check_model)
@@ -365,14 +349,14 @@ def _posterior(criterion: Criterion, obs: Observations) -> _Posterior:
     delta = criterion.tolerance_type == "delta"
     nan2 = np.full((*batch, 2), np.nan)
     no = np.zeros((*batch, 2), dtype=bool)
-    params = {"loc": nan2, "scale": nan2, "df": nan2, "alpha": nan2, "beta": nan2}
+    params = {"loc": nan2, "scale": nan2, "df": nan2, "a": nan2, "b": nan2}
     undefined = overflow = impossible = zero = no
     with np.errstate(all="ignore"):
         ratio = (1.0 + tol) if lower else (1.0 - tol)
         if source == "rate" and obs.successes is not None:
             prior = options.prior if options.prior is not None else DEFAULT_RATE_PRIOR
             a, b = beta_posterior(obs.successes, obs.count, prior=prior)
-            params["alpha"], params["beta"] = np.asarray(a), np.asarray(b)  # BayesState's names
+            params["a"], params["b"] = np.asarray(a), np.asarray(b)
             if delta:  # candidate X = version 1, baseline Y = version 0
                 p_le = prob_beta_le(a[..., 1], b[..., 1], a[..., 0], b[..., 0], ratio)
             else:
@@ -456,7 +440,7 @@ class BayesState:
         Posterior of each version's mean (location-scale t; ``df = inf``:
         normal; under ``model="lognormal"`` the mean, standard deviation and
         ``n - 1`` of the log values); NaN for rate metrics.
-    alpha, beta : ndarray of float, shape (*batch, 2)
+    a, b : ndarray of float, shape (*batch, 2)
         Beta posterior of each version's rate; NaN for mean metrics.
     """
 
@@ -464,8 +448,8 @@ class BayesState:
     loc: _F = array_field()
     scale: _F = array_field()
     df: _F = array_field()
-    alpha: _F = array_field()
-    beta: _F = array_field()
+    a: _F = array_field()
+    b: _F = array_field()
 
 
 #: What the method itself finds bad (the bad-data warning's words).
@@ -562,7 +546,7 @@ class BayesMethod(Method):
     def initial_state(self, criterion: Criterion, batch_shape: tuple[int, ...]) -> BayesState:
         one = np.full(batch_shape, np.nan)
         two = np.full((*batch_shape, 2), np.nan)
-        return BayesState(prob=one, loc=two, scale=two, df=two, alpha=two, beta=two)
+        return BayesState(prob=one, loc=two, scale=two, df=two, a=two, b=two)
 
     def evidence(
         self, criterion: Criterion, state: BayesState, observations: Observations,

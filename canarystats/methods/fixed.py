@@ -5,8 +5,8 @@ the fixed-horizon tests of :mod:`canarystats.stats.classical`.
 :func:`criterion_statistic` reduces a criterion and its (screened)
 observations to the test's statistic; ``method="group_sequential``
 (:mod:`canarystats.methods.group_sequential`) uses it too, as it does
-:func:`classical_reads`, :func:`classical_needs`, :func:`classical_minimum`
-and :func:`check_classical_criterion`.
+the declarations of :class:`ClassicalMethod` (the fields read and needed, the
+minimum count) and :func:`check_classical_criterion`.
 
 Examples
 --------
@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from canarystats._arrays import array_field, arrays_equal
 from canarystats.errors import SpecError
-from canarystats.methods.base import DataReport, Evidence, Method
+from canarystats.methods.base import DataReport, Evidence, Method, relevant_versions
 from canarystats.observations import Observations
 from canarystats.registry import NoOptions, register_method
 from canarystats.spec import Criterion, batch_param
@@ -46,13 +46,11 @@ from canarystats.stats.classical import (
 
 __all__ = [
     "OVERFLOW_WHAT",
+    "ClassicalMethod",
     "CriterionStatisticResult",
     "FixedMethod",
     "FixedState",
     "check_classical_criterion",
-    "classical_minimum",
-    "classical_needs",
-    "classical_reads",
     "criterion_statistic",
 ]
 
@@ -97,12 +95,6 @@ class CriterionStatisticResult:
 OVERFLOW_WHAT = "`sum`/`sumsq` too large for the variance's computation"
 
 
-def _relevant(flags: _B, delta: bool) -> _B:
-    """Per slice: the versions a tolerance reads (the candidate; for a delta both) flagged."""
-    out: _B = flags[..., 0] | flags[..., 1] if delta else flags[..., 1]
-    return out
-
-
 def criterion_statistic(
     criterion: Criterion, observations: Observations, valid: _B, *, method: str | None = None
 ) -> CriterionStatisticResult:
@@ -140,7 +132,7 @@ def criterion_statistic(
                 s = ss = np.full(n.shape, np.nan)
             # the moments' intermediate terms must be finite (1e308 overflows them)
             big = ~np.isfinite(s * s / n) | ~np.isfinite(n * ss)
-            overflow = _relevant(big, delta) & ok
+            overflow = relevant_versions(big, delta) & ok
             m = "z" if method == "z" else "welch"
             if delta:
                 res = mean_test(n, s, ss, ratio=ratio, method=m)
@@ -172,25 +164,31 @@ def check_classical_criterion(name: str, criterion: Criterion) -> None:
         )
 
 
-def classical_reads(observations: Observations) -> tuple[str, ...]:
-    """The fields a classical test reads: ``successes`` (a rate), or ``sum`` and ``sumsq``."""
-    if observations.successes is not None:
-        return ("successes",)
-    return ("sum", "sumsq")
+class ClassicalMethod(Method):
+    """What the classical methods (``fixed``, ``group_sequential``) share: their declarations.
 
+    They judge rates (``successes`` of ``count``) and means (``sum`` and
+    ``sumsq``), never counters; a mean needs two samples per version for a
+    variance.
+    """
 
-def classical_needs(kind: str) -> frozenset[str]:
-    """The observation fields a classical test needs on a metric of ``kind``."""
-    if kind == "rate":
-        return frozenset({"count", "successes"})
-    if kind == "mean":
-        return frozenset({"count", "sum", "sumsq"})
-    return frozenset({"count", "value"})  # a counter: refused by the method's checks
+    def check(self, criterion: Criterion) -> None:
+        check_classical_criterion(self.name, criterion)
 
+    def needs(self, criterion: Criterion, kind: str) -> frozenset[str]:
+        if kind == "rate":
+            return frozenset({"count", "successes"})
+        if kind == "mean":
+            return frozenset({"count", "sum", "sumsq"})
+        return frozenset({"count", "value"})  # a counter: refused by `check`
 
-def classical_minimum(observations: Observations) -> float:
-    """The classical tests' own minimum count: 2 for a mean (a variance needs two samples)."""
-    return 0.0 if observations.successes is not None else 2.0
+    def reads(self, criterion: Criterion, observations: Observations) -> tuple[str, ...]:
+        if observations.successes is not None:
+            return ("successes",)
+        return ("sum", "sumsq")
+
+    def minimum_count(self, criterion: Criterion, observations: Observations) -> Any:
+        return 0.0 if observations.successes is not None else 2.0
 
 
 # --------------------------------------------------------------------------- the method
@@ -213,7 +211,7 @@ class FixedState:
 
 
 @register_method
-class FixedMethod(Method):
+class FixedMethod(ClassicalMethod):
     """The classical one-shot test (``method="fixed"``), vectorized over a batch.
 
     With ``alpha = 1 - confidence`` and ``D`` the estimand oriented so that
@@ -245,18 +243,6 @@ class FixedMethod(Method):
     name = "fixed"
     options_type = NoOptions
     state_type = FixedState
-
-    def check(self, criterion: Criterion) -> None:
-        check_classical_criterion(self.name, criterion)
-
-    def needs(self, criterion: Criterion, kind: str) -> frozenset[str]:
-        return classical_needs(kind)
-
-    def reads(self, criterion: Criterion, observations: Observations) -> tuple[str, ...]:
-        return classical_reads(observations)
-
-    def minimum_count(self, criterion: Criterion, observations: Observations) -> Any:
-        return classical_minimum(observations)
 
     def initial_state(self, criterion: Criterion, batch_shape: tuple[int, ...]) -> FixedState:
         empty = np.full(batch_shape, np.nan)

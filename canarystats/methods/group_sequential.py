@@ -31,15 +31,8 @@ from numpy.typing import NDArray
 
 from canarystats._arrays import array_field
 from canarystats.errors import CanaryStatsWarning, SpecError
-from canarystats.methods.base import DataReport, Evidence, Method
-from canarystats.methods.fixed import (
-    OVERFLOW_WHAT,
-    check_classical_criterion,
-    classical_minimum,
-    classical_needs,
-    classical_reads,
-    criterion_statistic,
-)
+from canarystats.methods.base import DataReport, Evidence
+from canarystats.methods.fixed import OVERFLOW_WHAT, ClassicalMethod, criterion_statistic
 from canarystats.observations import Observations, Verdict
 from canarystats.registry import Options, register_method
 from canarystats.spec import Criterion, batch_param
@@ -167,7 +160,7 @@ def effective_n(criterion: Criterion, count: _F) -> _F:
 
 
 @register_method
-class GroupSequentialMethod(Method):
+class GroupSequentialMethod(ClassicalMethod):
     """Planned looks with Lan-DeMets alpha spending (``method="group_sequential"``).
 
     The criterion's hypothesis H (see ``method="fixed"``) is judged by the z
@@ -218,21 +211,12 @@ class GroupSequentialMethod(Method):
     state_type = GroupSequentialState
 
     def check(self, criterion: Criterion) -> None:
-        check_classical_criterion(self.name, criterion)
+        super().check(criterion)
         if criterion.options.looks is None:
             raise SpecError(
                 f"method 'group_sequential' needs `looks`, the planned number of looks "
                 f"(criterion {criterion.metric!r})"
             )
-
-    def needs(self, criterion: Criterion, kind: str) -> frozenset[str]:
-        return classical_needs(kind)
-
-    def reads(self, criterion: Criterion, observations: Observations) -> tuple[str, ...]:
-        return classical_reads(observations)
-
-    def minimum_count(self, criterion: Criterion, observations: Observations) -> Any:
-        return classical_minimum(observations)
 
     def initial_state(
         self, criterion: Criterion, batch_shape: tuple[int, ...]

@@ -106,9 +106,14 @@ class PointMethod(Method):
                 value_missing, used = value_missing[..., 1], used[..., 1]
             reason = np.where(value_missing, _I8(Reason.MISSING_VALUE), _I8(Reason.OK))
             reason[used & ~value_missing] = Reason.ABSENT_VALUE_USED
+        # the margin times a huge baseline overflows: a bound of inf is no basis for a PASS
+        # (Iter8's policy compares literally, as Iter8 did)
+        derived = (bound,) if delta and criterion.missing != "iter8" else ()
         return Evidence(
             state=PointState(n=fetched.n, value=v),
             passed=passed,
             failed=~passed,
             reason=reason,
+            derived=derived,
+            bad_what="a delta's bound overflowing",
         )

@@ -96,7 +96,7 @@ def _posteriors(state: BayesState, criterion: Criterion) -> list[_Posterior | fl
 
     out: list[_Posterior | float | None] = []
     for v in range(2):
-        a, b = float(state.alpha[..., v]), float(state.beta[..., v])
+        a, b = float(state.a[..., v]), float(state.b[..., v])
         loc, scale, df = (float(x[..., v]) for x in (state.loc, state.scale, state.df))
         if math.isfinite(a) and math.isfinite(b):
             out.append(_frozen(stats.beta(a, b)))
@@ -241,9 +241,9 @@ def plot_posteriors(
     lo, hi = min(s[0] for s in spans), max(s[1] for s in spans)
     pad = 0.05 * (hi - lo) if hi > lo else 0.05 * max(abs(lo), 1.0)
     lo, hi = lo - pad, hi + pad
-    if bayes_options(criterion).model == "lognormal" or math.isfinite(float(state.alpha[..., 1])):
+    if bayes_options(criterion).model == "lognormal" or math.isfinite(float(state.a[..., 1])):
         lo = max(lo, 0.0)  # a rate or a log-normal mean is positive
-    if math.isfinite(float(state.alpha[..., 1])) and not delta:
+    if math.isfinite(float(state.a[..., 1])) and not delta:
         hi = min(hi, 1.0)  # a rate; the margin of a delta may exceed 1
     pieces = [np.linspace(p.low, p.high, _POINTS) for _, p, _ in curves
               if not isinstance(p, float)]

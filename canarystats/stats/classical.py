@@ -41,10 +41,10 @@ from scipy import special, stats
 
 from canarystats._arrays import TupleResult, arrays_equal, scalar_or_array
 from canarystats.errors import SpecError
+from canarystats.stats.alternatives import check_alternative
 from canarystats.stats.confidence_interval import ConfidenceIntervalResult
 
 __all__ = [
-    "ALTERNATIVES",
     "FixedTestResult",
     "RestrictedMLEResult",
     "check_level",
@@ -58,16 +58,9 @@ __all__ = [
     "t_or_z_pvalue",
 ]
 
-#: The alternatives of every test, in scipy's vocabulary.
-ALTERNATIVES = ("two-sided", "less", "greater")
 
 _F = NDArray[np.float64]
 _ARRAY_EQ = attrs.cmp_using(eq=arrays_equal)
-
-
-def _check_alternative(alternative: str) -> None:
-    if alternative not in ALTERNATIVES:
-        raise SpecError(f"`alternative` must be one of {list(ALTERNATIVES)}, got {alternative!r}")
 
 
 def _check_options(alternative: str, method: str, methods: tuple[str, ...]) -> None:
@@ -78,7 +71,7 @@ def _check_options(alternative: str, method: str, methods: tuple[str, ...]) -> N
     SpecError
         Naming the option, the value received and the values allowed.
     """
-    _check_alternative(alternative)
+    check_alternative(alternative)
     if method not in methods:
         raise SpecError(f"`method` must be one of {list(methods)}, got {method!r}")
 
@@ -497,7 +490,7 @@ def rate_ratio_interval(
     >>> round(float(lo), 6), round(float(hi), 6)
     (0.584284, 1.087696)
     """
-    _check_alternative(alternative)
+    check_alternative(alternative)
     level = check_level("confidence_level", confidence_level)
     x, n = _events(successes, count)
     if x.ndim == 0 or x.shape[-1] != 2:

@@ -27,9 +27,9 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from canarystats._arrays import TupleResult, arrays_equal, scalar_or_array
+from canarystats.stats.alternatives import check_alternative
 from canarystats.stats.mixtures import (
     BISECTION_STEPS,
-    check_alternative,
     multinomial_log_e,
     normal_mixture_bound,
     normal_mixture_rho,

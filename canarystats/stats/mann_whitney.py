@@ -39,6 +39,7 @@ from scipy import special
 
 from canarystats._arrays import scalar_or_array
 from canarystats.errors import SpecError
+from canarystats.stats.alternatives import ALTERNATIVES
 from canarystats.stats.hodges_lehmann import select_many
 from canarystats.stats.wilcoxon import psf, pwilcox, qwilcox, rank_sums, within_ties
 
@@ -48,7 +49,6 @@ _F = NDArray[np.float64]
 _I = NDArray[np.int64]
 _B = NDArray[np.bool_]
 
-_ALTERNATIVES = ("two-sided", "less", "greater")
 _METHODS = ("auto", "exact", "asymptotic")
 #: R's ``wilcox.test`` uses the exact distribution when both sizes are below this.
 _EXACT_BELOW = 50
@@ -353,7 +353,7 @@ def mann_whitney(
     >>> float(r.statistic), round(float(r.pvalue), 4), bool(r.exact)
     (35.0, 0.1272, True)
     """
-    alternative = check_choice("alternative", alternative, _ALTERNATIVES)
+    alternative = check_choice("alternative", alternative, ALTERNATIVES)
     method = check_choice("method", method, _METHODS)
     level = _check_level(confidence_level)
     xb, yb, batch = _as_pairs(x, y, axis)
@@ -463,7 +463,7 @@ def mann_whitney_binned(
     there) and with itself 0. Costs ``O(n_buckets^2)`` per pair, whatever
     the counts.
     """
-    alternative = check_choice("alternative", alternative, _ALTERNATIVES)
+    alternative = check_choice("alternative", alternative, ALTERNATIVES)
     method = check_choice("method", method, _METHODS)
     level = _check_level(confidence_level)
     edges = np.asarray(bounds, dtype=np.float64)

@@ -33,13 +33,12 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from canarystats._arrays import TupleResult, arrays_equal, scalar_or_array
-from canarystats.errors import SpecError
+from canarystats.stats.alternatives import check_alternative
 
 __all__ = [
     "BISECTION_STEPS",
     "MsprtTwoSampleResult",
     "beta_binomial_log_e",
-    "check_alternative",
     "msprt_normal_log_e",
     "msprt_two_sample",
     "multinomial_log_e",
@@ -54,15 +53,7 @@ _F = NDArray[np.float64]
 #: resolution).
 BISECTION_STEPS = 64
 
-_ALTERNATIVES: tuple[str, ...] = ("two-sided", "less", "greater")
 _ARRAY_EQ = attrs.cmp_using(eq=arrays_equal)
-
-
-def check_alternative(alternative: str) -> str:
-    """``alternative`` checked to be ``"two-sided"``, ``"less"`` or ``"greater"``."""
-    if alternative not in _ALTERNATIVES:
-        raise SpecError(f"`alternative` must be one of {list(_ALTERNATIVES)}, got {alternative!r}")
-    return alternative
 
 
 # --------------------------------------------------------------------------- normal mixture

@@ -30,7 +30,8 @@ from scipy import special, stats
 
 from canarystats._arrays import scalar_or_array
 from canarystats.errors import SpecError
-from canarystats.stats.classical import ALTERNATIVES, check_level, restricted_mle
+from canarystats.stats.alternatives import ALTERNATIVES
+from canarystats.stats.classical import check_level, restricted_mle
 
 __all__ = [
     "SIDED_DEPRECATION_MESSAGE",

@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from canarystats._arrays import arrays_equal
+from canarystats._arrays import arrays_equal, frozen_array
 
 __all__ = [
     "ARRAY_EQ",
@@ -25,21 +25,11 @@ __all__ = [
     "Outcome",
     "State",
     "StepResult",
-    "frozen_array",
     "register_strategy",
     "set_state_codec",
     "state_field",
     "where_batch",
 ]
-
-
-def frozen_array(value: Any) -> Any:
-    """A read-only array; an array that is read-only already is kept, not copied."""
-    arr = np.asarray(value)
-    if arr.flags.writeable or arr is not value:
-        arr = np.array(arr)
-        arr.flags.writeable = False
-    return arr
 
 
 #: The equality of array fields of strategy states: NaN equal to NaN.
@@ -160,6 +150,12 @@ class StepResult:
         aborts; the controller does not apply the split of an abort).
     active : ndarray of bool, shape (*batch,)
         The slices this step assessed (those not done before it).
+    reports : tuple of DataReport
+        Per criterion, what the data policy found (kind, count and mask of bad,
+        missing and insufficient slices, and the warnings' text:
+        ``reports[i].messages(criterion)``), so that a caller that must not
+        depend on the process-wide warnings filter (a service, a thread) has
+        the same diagnostics as the warnings.
     """
 
     verdicts: NDArray[np.int8]
@@ -170,6 +166,7 @@ class StepResult:
     changed: NDArray[np.bool_]
     traffic: NDArray[np.float64]
     active: NDArray[np.bool_]
+    reports: tuple[Any, ...] = attrs.field(default=(), eq=False)
 
 
 def where_batch(mask: NDArray[np.bool_], new: Any, old: Any) -> Any:

@@ -69,6 +69,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from canarystats._arrays import freeze
 from canarystats.errors import SpecError
 from canarystats.methods.point import fetch_iter8
 from canarystats.methods.sample_ratio import SampleRatioGuard
@@ -91,13 +92,6 @@ _S = TypeVar("_S", bound=State)
 #: The confidence of ``TrafficControl(srm_check=True)``'s sample-ratio-mismatch test.
 SRM_CONFIDENCE = 0.999
 _SRM_GUARD = SampleRatioGuard(confidence=SRM_CONFIDENCE)
-
-
-def _frozen(value: Any) -> Any:
-    """``value`` as a read-only array: an array is frozen in place, without a copy."""
-    arr = value if isinstance(value, np.ndarray) else np.array(value)
-    arr.flags.writeable = False
-    return arr
 
 
 def empty_change_record(batch_shape: tuple[int, ...], n_criteria: int) -> NDArray[np.float64]:
@@ -259,13 +253,15 @@ def judge_criteria(
     NDArray[np.bool_],
     NDArray[np.float64],
     NDArray[np.bool_],
+    tuple[Any, ...],
 ]:
     """Judge every criterion and run Iter8's change detection: the shared part of a step.
 
     ``criteria`` have their confidence resolved; the state's first
     ``len(criteria)`` method states are theirs. Returns the new method states,
     verdicts, reasons and aborts ``(*batch, n_criteria)``, the new
-    change-detection record and, per slice, whether anything changed.
+    change-detection record, per slice whether anything changed, and each
+    criterion's :class:`~canarystats.methods.base.DataReport`.
     """
     batch = state.batch_shape
     n_crit = len(criteria)
@@ -275,18 +271,19 @@ def judge_criteria(
     info = np.empty_like(state.info)
     changed = np.zeros(batch, dtype=bool)
     method_states = []
+    reports: list[Any] = []
     for i, criterion in enumerate(criteria):
         obs = observations_for(observations, criterion.metric, batch)
         method = get_method(criterion.method)
-        mstate, verdicts[..., i], reasons[..., i], aborts[..., i] = method.update(
-            criterion, state.method_states[i], obs
-        )
+        judged = method.update(criterion, state.method_states[i], obs)
+        mstate, verdicts[..., i], reasons[..., i], aborts[..., i] = judged
         method_states.append(mstate)
+        reports.append(getattr(judged, "report", None))
         fetched = fetch_iter8(criterion, obs)
         changed |= _detect_change(
             info[..., i, :, :], state.info[..., i, :, :], fetched.n, fetched.value
         )
-    return method_states, verdicts, reasons, aborts, info, changed
+    return method_states, verdicts, reasons, aborts, info, changed, tuple(reports)
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -304,6 +301,8 @@ class Judgement:
         The new method states, one per criterion.
     sample_ratio : SampleRatioState or None
         The sample-ratio guard's new state, with ``srm_check``.
+    reports : tuple of DataReport
+        What the data policy found for each criterion (see :class:`StepResult`).
     verdicts, reasons : ndarray of int8, shape (*batch, n_criteria)
     aborts : ndarray of bool, shape (*batch, n_criteria)
     all_passed, abort : ndarray of bool, shape (*batch,)
@@ -324,6 +323,7 @@ class Judgement:
     info: NDArray[np.float64]
     changed: NDArray[np.bool_]
     sample_ratio: Any = None
+    reports: tuple[Any, ...] = ()
 
 
 def judge_step(
@@ -370,7 +370,7 @@ def judge_step(
             "the state holds a sample-ratio guard's state (`sample_ratio`) but the spec's "
             "strategy runs no `srm_check`; start from initial_state(spec, batch_shape)"
         )
-    method_states, verdicts, reasons, aborts, info, changed = judge_criteria(
+    method_states, verdicts, reasons, aborts, info, changed, reports = judge_criteria(
         criteria, state, observations
     )
     sample_ratio = None
@@ -393,6 +393,7 @@ def judge_step(
         info=info,
         changed=changed,
         sample_ratio=sample_ratio,
+        reports=reports,
     )
 
 
@@ -468,25 +469,26 @@ def finish_step(
         fields = {name: where_batch(active, v, getattr(state, name)) for name, v in fields.items()}
     # results are immutable; State keeps frozen arrays without a copy
     new_state = state_type(
-        traffic=_frozen(state_traffic),
-        iteration=_frozen(iteration),
-        done=_frozen(done),
-        aborted=_frozen(aborted),
-        passed=_frozen(passed),
-        info=_frozen(info),
+        traffic=freeze(state_traffic),
+        iteration=freeze(iteration),
+        done=freeze(done),
+        aborted=freeze(aborted),
+        passed=freeze(passed),
+        info=freeze(info),
         method_states=method_states,
         sample_ratio=sample_ratio,
         **fields,
     )
     result = StepResult(
-        verdicts=_frozen(judged.verdicts),
-        reasons=_frozen(judged.reasons),
-        aborts=_frozen(judged.aborts),
-        all_passed=_frozen(judged.all_passed),
-        abort=_frozen(judged.abort),
-        changed=_frozen(judged.changed),
-        traffic=_frozen(traffic),
-        active=_frozen(active),
+        verdicts=freeze(judged.verdicts),
+        reasons=freeze(judged.reasons),
+        aborts=freeze(judged.aborts),
+        all_passed=freeze(judged.all_passed),
+        abort=freeze(judged.abort),
+        changed=freeze(judged.changed),
+        traffic=freeze(traffic),
+        active=freeze(active),
+        reports=judged.reports,
     )
     return new_state, result
 

@@ -33,7 +33,10 @@ The document (format version 2)::
 
 Format 1 (canarystats before the methods layer) had no ``sample_ratio``: the
 sample-ratio guard's state, when there was one, was the last item of
-``method_states``. A format-1 document still reads, into the new layout.
+``method_states``, and the Bayes method's state named its Beta shapes ``alpha``
+and ``beta`` (now ``a`` and ``b``). A format-1 document still reads, into the
+new layout (``tests/reference/state_format1.json``, written by the last version
+that wrote format 1, is read back by the tests).
 
 ``type`` is present only for a subclass of :class:`~canarystats.State` with
 fields of its own, registered like a method state (``"bandit"``:
@@ -338,7 +341,12 @@ def _decode(node: Any, where: str) -> Any:
                 f"{sorted(registered_state_types())} (a state written by a method this "
                 "installation lacks? register it with canarystats.registry.register_method)"
             )
-        return _build(cls, _get(node, "fields", where), where)
+        fields = _get(node, "fields", where)
+        if name == "bayes" and isinstance(fields, Mapping) and "alpha" in fields:
+            # format 1 named the Beta posterior's shapes `alpha` and `beta`
+            fields = {("a" if k == "alpha" else "b" if k == "beta" else k): v
+                      for k, v in fields.items()}
+        return _build(cls, fields, where)
     raise SpecError(f"malformed state: `{where}.kind` {kind!r} is not known")
 
 
