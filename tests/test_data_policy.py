@@ -374,4 +374,5 @@ def test_step_results_carry_the_reports_of_the_warnings() -> None:
     (report,) = result.reports
     assert report.bad.tolist() == [False, True, False]
     emitted = [str(w.message) for w in caught if issubclass(w.category, InsufficientDataWarning)]
-    assert emitted == report.messages(c) and "above `count`" in emitted[0]
+    assert emitted == report.messages(c)
+    assert "above `count`" in emitted[0]

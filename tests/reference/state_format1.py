@@ -6,6 +6,7 @@ tests/reference/state_format1.py > tests/reference/state_format1.json``. It is n
 uses the old API (``prior=`` on Criterion).
 """
 import numpy as np
+
 import canarystats as cs
 
 spec = cs.ExperimentSpec(
