@@ -67,8 +67,12 @@ def arrays_equal(a: Any, b: Any) -> bool:
 
 
 def array_field(**kwargs: Any) -> Any:
-    """An attrs field stored as a read-only array, compared with :func:`arrays_equal`."""
-    return attrs.field(converter=readonly, eq=attrs.cmp_using(eq=arrays_equal), **kwargs)
+    """An attrs field stored as a read-only array, compared with :func:`arrays_equal`.
+
+    A read-only array is stored as it is (no copy: nobody can change it); anything
+    else is copied (:func:`frozen_array`).
+    """
+    return attrs.field(converter=frozen_array, eq=attrs.cmp_using(eq=arrays_equal), **kwargs)
 
 
 def scalar_or_array(x: Any) -> Any:

@@ -507,20 +507,27 @@ class Method:
                 report, bad=bad, missing=missing, insufficient=insufficient, bad_what=bad_what
             )
         bad, missing, insufficient = final.bad, final.missing, final.insufficient
-        valid = final.valid
+        # masks that are all False (the common case) cost nothing below
+        any_bad, any_missing = bool(bad.any()), bool(missing.any())
+        if any_bad or any_missing:
+            valid = final.valid
+        else:
+            valid = ~insufficient
         passed = ev.passed & valid
-        failed = ev.failed & valid & ~passed
-        verdict = np.zeros(batch, dtype=_I8)
-        verdict[passed] = Verdict.PASS
-        verdict[failed] = Verdict.FAIL
+        failed = ev.failed & valid
+        failed &= ~passed
+        verdict = passed.astype(_I8)  # PASS = 1, FAIL = -1, else 0 (INCONCLUSIVE)
+        verdict -= failed
         if ev.reason is not None:
             reason = np.array(np.broadcast_to(ev.reason, batch), dtype=_I8)
         else:
-            reason = np.full(batch, _I8(Reason.NOT_YET_DECIDED))
-            reason[passed | failed] = Reason.OK
-        reason[insufficient] = Reason.INSUFFICIENT_SAMPLE
-        reason[missing] = Reason.MISSING_VALUE
-        reason[bad] = Reason.BAD_DATA
+            reason = np.where(passed | failed, _I8(Reason.OK), _I8(Reason.NOT_YET_DECIDED))
+        if insufficient.any():
+            reason[insufficient] = Reason.INSUFFICIENT_SAMPLE
+        if any_missing:
+            reason[missing] = Reason.MISSING_VALUE
+        if any_bad:
+            reason[bad] = Reason.BAD_DATA
         counter_abort = criterion.is_counter and criterion.tolerance_type == "threshold"
         if criterion.stop_on_failure or counter_abort:
             abort = failed
