@@ -21,12 +21,14 @@ import attrs
 import numpy as np
 
 __all__ = [
+    "ARRAY_EQ",
     "TupleResult",
     "array_field",
     "arrays_equal",
     "freeze",
     "frozen_array",
     "readonly",
+    "result_field",
     "scalar_or_array",
 ]
 
@@ -66,13 +68,22 @@ def arrays_equal(a: Any, b: Any) -> bool:
     return bool(np.array_equal(a, b))
 
 
+#: The equality of every array field of the package's value objects and results.
+ARRAY_EQ = attrs.cmp_using(eq=arrays_equal)
+
+
+def result_field(**kwargs: Any) -> Any:
+    """An attrs field of a result object: stored as given, compared with :func:`arrays_equal`."""
+    return attrs.field(eq=ARRAY_EQ, **kwargs)
+
+
 def array_field(**kwargs: Any) -> Any:
     """An attrs field stored as a read-only array, compared with :func:`arrays_equal`.
 
     A read-only array is stored as it is (no copy: nobody can change it); anything
     else is copied (:func:`frozen_array`).
     """
-    return attrs.field(converter=frozen_array, eq=attrs.cmp_using(eq=arrays_equal), **kwargs)
+    return attrs.field(converter=frozen_array, eq=ARRAY_EQ, **kwargs)
 
 
 def scalar_or_array(x: Any) -> Any:

@@ -29,7 +29,7 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from canarystats._arrays import arrays_equal
+from canarystats._arrays import ARRAY_EQ
 from canarystats.errors import SpecError
 
 __all__ = ["Observations", "Reason", "Verdict"]
@@ -104,7 +104,7 @@ _readonly = attrs.Converter(_numbers, takes_field=True)
 
 
 def _arr_eq() -> Any:
-    return attrs.cmp_using(eq=arrays_equal)
+    return ARRAY_EQ
 
 
 @attrs.frozen(kw_only=True)

@@ -48,7 +48,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from canarystats._arrays import arrays_equal, readonly
+from canarystats._arrays import ARRAY_EQ, readonly
 from canarystats.errors import CanaryStatsWarning, SpecError
 from canarystats.spec import Criterion, ExperimentSpec, TrafficControl, parse_duration
 from canarystats.stats.sample_size import power_means
@@ -69,7 +69,7 @@ class PlanWarning(CanaryStatsWarning):
 
 
 def _arr() -> Any:
-    return attrs.field(converter=readonly, eq=attrs.cmp_using(eq=arrays_equal))
+    return attrs.field(converter=readonly, eq=ARRAY_EQ)
 
 
 @attrs.frozen(kw_only=True)

@@ -65,10 +65,10 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from canarystats._arrays import TupleResult, arrays_equal, freeze
+from canarystats._arrays import ARRAY_EQ, TupleResult, freeze
 from canarystats.errors import InsufficientDataWarning, SpecError
 from canarystats.methods.rounding import fetch_iter8
-from canarystats.observations import Observations, Reason, Verdict
+from canarystats.observations import Observations, Reason
 from canarystats.registry import NoOptions, Options, get_method
 from canarystats.spec import Criterion, batch_param
 
@@ -127,9 +127,9 @@ class DataReport:
         ``"bad data"``, or ``"iter8"`` under Iter8's policy (the warnings' kind).
     """
 
-    insufficient: _B = attrs.field(converter=freeze, eq=attrs.cmp_using(eq=arrays_equal))
-    missing: _B = attrs.field(converter=freeze, eq=attrs.cmp_using(eq=arrays_equal))
-    bad: _B = attrs.field(converter=freeze, eq=attrs.cmp_using(eq=arrays_equal))
+    insufficient: _B = attrs.field(converter=freeze, eq=ARRAY_EQ)
+    missing: _B = attrs.field(converter=freeze, eq=ARRAY_EQ)
+    bad: _B = attrs.field(converter=freeze, eq=ARRAY_EQ)
     missing_what: str = "missing values"
     bad_what: str = "infinite or negative values"
     kind: str = "bad data"
@@ -509,10 +509,7 @@ class Method:
         bad, missing, insufficient = final.bad, final.missing, final.insufficient
         # masks that are all False (the common case) cost nothing below
         any_bad, any_missing = bool(bad.any()), bool(missing.any())
-        if any_bad or any_missing:
-            valid = final.valid
-        else:
-            valid = ~insufficient
+        valid = final.valid if any_bad or any_missing else ~insufficient
         passed = ev.passed & valid
         failed = ev.failed & valid
         failed &= ~passed

@@ -36,7 +36,7 @@ import numpy as np
 import scipy.special as sc
 from numpy.typing import NDArray
 
-from canarystats._arrays import TupleResult, array_field, arrays_equal, scalar_or_array
+from canarystats._arrays import ARRAY_EQ, TupleResult, array_field, scalar_or_array
 from canarystats.errors import SpecError
 from canarystats.methods.base import SUMSQ_RTOL, DataReport, Evidence, Method
 from canarystats.observations import Observations
@@ -155,7 +155,7 @@ class BayesOptions(Options):
     )
     scale: float | _F | None = attrs.field(
         default=None, converter=to_param, validator=_check_scale,
-        eq=attrs.cmp_using(eq=arrays_equal),
+        eq=ARRAY_EQ,
     )
     model: str | None = attrs.field(default=None, validator=_check_model)
 

@@ -29,7 +29,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from canarystats._arrays import array_field, arrays_equal
+from canarystats._arrays import ARRAY_EQ, array_field
 from canarystats.errors import SpecError
 from canarystats.methods.base import DataReport, Evidence, Method, relevant_versions
 from canarystats.observations import Observations
@@ -56,7 +56,7 @@ __all__ = [
 
 _F = NDArray[np.float64]
 _B = NDArray[np.bool_]
-_EQ = attrs.cmp_using(eq=arrays_equal)
+_EQ = ARRAY_EQ
 
 
 # --------------------------------------------------------------------------- the statistic

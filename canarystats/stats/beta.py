@@ -29,7 +29,7 @@ import numpy as np
 import scipy.special as sc
 from numpy.typing import ArrayLike, NDArray
 
-from canarystats._arrays import TupleResult, arrays_equal, scalar_or_array
+from canarystats._arrays import TupleResult, result_field, scalar_or_array
 from canarystats.errors import SpecError
 from canarystats.stats._quadrature import CHUNK, GRID, NEGLIGIBLE, TAIL, flat_broadcast, panels
 from canarystats.stats._ratio_quantiles import ratio_quantiles
@@ -163,8 +163,8 @@ class BetaPosteriorResult(TupleResult):
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("a", "b")
 
-    a: Any = attrs.field(eq=attrs.cmp_using(eq=arrays_equal))
-    b: Any = attrs.field(eq=attrs.cmp_using(eq=arrays_equal))
+    a: Any = result_field()
+    b: Any = result_field()
 
 
 def beta_posterior(

@@ -39,7 +39,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
-from canarystats._arrays import TupleResult, arrays_equal, scalar_or_array
+from canarystats._arrays import ARRAY_EQ, TupleResult, scalar_or_array
 from canarystats.errors import SpecError
 from canarystats.stats.alternatives import check_alternative
 from canarystats.stats.confidence_interval import ConfidenceIntervalResult
@@ -60,7 +60,7 @@ __all__ = [
 
 
 _F = NDArray[np.float64]
-_ARRAY_EQ = attrs.cmp_using(eq=arrays_equal)
+_ARRAY_EQ = ARRAY_EQ
 
 
 def _check_options(alternative: str, method: str, methods: tuple[str, ...]) -> None:

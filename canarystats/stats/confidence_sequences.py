@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from canarystats._arrays import TupleResult, arrays_equal, scalar_or_array
+from canarystats._arrays import ARRAY_EQ, TupleResult, scalar_or_array
 from canarystats.stats.alternatives import check_alternative
 from canarystats.stats.mixtures import (
     BISECTION_STEPS,
@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 _F = NDArray[np.float64]
-_ARRAY_EQ = attrs.cmp_using(eq=arrays_equal)
+_ARRAY_EQ = ARRAY_EQ
 
 
 @attrs.frozen(kw_only=True)

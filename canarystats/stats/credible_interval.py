@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from canarystats._arrays import TupleResult, arrays_equal
+from canarystats._arrays import TupleResult, result_field
 
 __all__ = ["CredibleIntervalResult"]
 
@@ -37,5 +37,5 @@ class CredibleIntervalResult(TupleResult):
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("low", "high")
 
-    low: Any = attrs.field(eq=attrs.cmp_using(eq=arrays_equal))
-    high: Any = attrs.field(eq=attrs.cmp_using(eq=arrays_equal))
+    low: Any = result_field()
+    high: Any = result_field()

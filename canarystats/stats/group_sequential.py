@@ -47,7 +47,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize, special
 
-from canarystats._arrays import TupleResult, arrays_equal, scalar_or_array
+from canarystats._arrays import TupleResult, result_field, scalar_or_array
 from canarystats.errors import SpecError
 from canarystats.stats.confidence_interval import ConfidenceIntervalResult
 
@@ -506,8 +506,8 @@ class CrossingProbabilitiesResult(TupleResult):
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("p_upper", "p_lower")
 
-    p_upper: Any = attrs.field(eq=attrs.cmp_using(eq=arrays_equal))
-    p_lower: Any = attrs.field(eq=attrs.cmp_using(eq=arrays_equal))
+    p_upper: Any = result_field()
+    p_lower: Any = result_field()
 
 
 def gs_crossing_probabilities(

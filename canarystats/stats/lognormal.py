@@ -25,7 +25,7 @@ import numpy as np
 import scipy.special as sc
 from numpy.typing import ArrayLike, NDArray
 
-from canarystats._arrays import TupleResult, arrays_equal, scalar_or_array
+from canarystats._arrays import TupleResult, result_field, scalar_or_array
 from canarystats.errors import SpecError
 from canarystats.stats._quadrature import CHUNK, GRID, NEGLIGIBLE, TAIL, flat_broadcast, panels
 
@@ -189,10 +189,10 @@ class HistogramLogMomentsResult(TupleResult):
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("count", "log_mean", "log_var", "bad")
 
-    count: Any = attrs.field(eq=attrs.cmp_using(eq=arrays_equal))
-    log_mean: Any = attrs.field(eq=attrs.cmp_using(eq=arrays_equal))
-    log_var: Any = attrs.field(eq=attrs.cmp_using(eq=arrays_equal))
-    bad: Any = attrs.field(eq=attrs.cmp_using(eq=arrays_equal))
+    count: Any = result_field()
+    log_mean: Any = result_field()
+    log_var: Any = result_field()
+    bad: Any = result_field()
 
 
 def histogram_log_moments(

@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from canarystats._arrays import TupleResult, arrays_equal, scalar_or_array
+from canarystats._arrays import ARRAY_EQ, TupleResult, scalar_or_array
 from canarystats.stats.alternatives import check_alternative
 
 __all__ = [
@@ -53,7 +53,7 @@ _F = NDArray[np.float64]
 #: resolution).
 BISECTION_STEPS = 64
 
-_ARRAY_EQ = attrs.cmp_using(eq=arrays_equal)
+_ARRAY_EQ = ARRAY_EQ
 
 
 # --------------------------------------------------------------------------- normal mixture

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from canarystats._arrays import TupleResult, arrays_equal, scalar_or_array
+from canarystats._arrays import ARRAY_EQ, TupleResult, scalar_or_array
 from canarystats.errors import SpecError
 from canarystats.stats.confidence_sequences import ConfidenceSequenceResult
 
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 _F = NDArray[np.float64]
-_ARRAY_EQ = attrs.cmp_using(eq=arrays_equal)
+_ARRAY_EQ = ARRAY_EQ
 
 #: The ``bound`` choices of :func:`quantile_ranks`: "beta" (one quantile) and "dkw"
 #: (every quantile at once).

@@ -26,7 +26,7 @@ import numpy as np
 import scipy.special as sc
 from numpy.typing import ArrayLike, NDArray
 
-from canarystats._arrays import TupleResult, arrays_equal, scalar_or_array
+from canarystats._arrays import TupleResult, result_field, scalar_or_array
 from canarystats.stats._quadrature import CHUNK, GRID, TAIL, flat_broadcast, panels
 from canarystats.stats._ratio_quantiles import ratio_quantiles
 from canarystats.stats.credible_interval import CredibleIntervalResult
@@ -64,9 +64,9 @@ class TPosteriorResult(TupleResult):
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("loc", "scale", "df")
 
-    loc: Any = attrs.field(eq=attrs.cmp_using(eq=arrays_equal))
-    scale: Any = attrs.field(eq=attrs.cmp_using(eq=arrays_equal))
-    df: Any = attrs.field(eq=attrs.cmp_using(eq=arrays_equal))
+    loc: Any = result_field()
+    scale: Any = result_field()
+    df: Any = result_field()
 
 
 def t_posterior(count: ArrayLike, mean: ArrayLike, variance: ArrayLike) -> TPosteriorResult:

@@ -32,7 +32,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from canarystats._arrays import TupleResult, arrays_equal
+from canarystats._arrays import TupleResult, result_field
 
 __all__ = ["RankSumsResult", "psf", "pwilcox", "qwilcox", "rank_sums", "within_ties"]
 
@@ -137,8 +137,8 @@ class RankSumsResult(TupleResult):
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("rank_sum", "ties")
 
-    rank_sum: Any = attrs.field(eq=attrs.cmp_using(eq=arrays_equal))
-    ties: Any = attrs.field(eq=attrs.cmp_using(eq=arrays_equal))
+    rank_sum: Any = result_field()
+    ties: Any = result_field()
 
 
 def rank_sums(xs: _F, ys: _F) -> RankSumsResult:

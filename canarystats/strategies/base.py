@@ -17,10 +17,9 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from canarystats._arrays import arrays_equal, frozen_array
+from canarystats._arrays import ARRAY_EQ, frozen_array
 
 __all__ = [
-    "ARRAY_EQ",
     "STRATEGY_REGISTRY",
     "Outcome",
     "State",
@@ -32,8 +31,6 @@ __all__ = [
 ]
 
 
-#: The equality of array fields of strategy states: NaN equal to NaN.
-ARRAY_EQ = attrs.cmp_using(eq=arrays_equal)
 
 
 def state_field() -> Any:

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from canarystats._arrays import ARRAY_EQ
 from canarystats.errors import DataError, PrometheusError
 
 __all__ = [
@@ -105,10 +106,10 @@ class NativeHistogram:
 
     count: float
     sum: float
-    boundary_rule: NDArray[np.int8] = attrs.field(eq=attrs.cmp_using(eq=np.array_equal))
-    lower: NDArray[np.float64] = attrs.field(eq=attrs.cmp_using(eq=np.array_equal))
-    upper: NDArray[np.float64] = attrs.field(eq=attrs.cmp_using(eq=np.array_equal))
-    counts: NDArray[np.float64] = attrs.field(eq=attrs.cmp_using(eq=np.array_equal))
+    boundary_rule: NDArray[np.int8] = attrs.field(eq=ARRAY_EQ)
+    lower: NDArray[np.float64] = attrs.field(eq=ARRAY_EQ)
+    upper: NDArray[np.float64] = attrs.field(eq=ARRAY_EQ)
+    counts: NDArray[np.float64] = attrs.field(eq=ARRAY_EQ)
 
     @classmethod
     def from_json(cls, obj: Any, query: str | None = None) -> NativeHistogram:
@@ -169,12 +170,12 @@ class Series:
     """
 
     labels: Mapping[str, str]
-    timestamps: NDArray[np.float64] = attrs.field(eq=attrs.cmp_using(eq=np.array_equal))
+    timestamps: NDArray[np.float64] = attrs.field(eq=ARRAY_EQ)
     samples: NDArray[np.float64] = attrs.field(
-        eq=attrs.cmp_using(eq=lambda a, b: np.array_equal(a, b, equal_nan=True))
+        eq=ARRAY_EQ
     )
     histogram_timestamps: NDArray[np.float64] = attrs.field(
-        factory=lambda: np.empty(0), eq=attrs.cmp_using(eq=np.array_equal)
+        factory=lambda: np.empty(0), eq=ARRAY_EQ
     )
     histograms: tuple[NativeHistogram, ...] = ()
 
