@@ -105,10 +105,12 @@ def bench_bounds(d: int, d_ref: int, rng: np.random.Generator) -> tuple[float, f
     inc = rng.uniform(0.5, 1.5, size=(d, 5))
     t = inc.cumsum(axis=1)
     t /= t[:, -1:]
-    batch, t_ours = _timed(gs_bounds, t, alpha=0.05, spending="obrien_fleming")
+    batch, t_ours = _timed(gs_bounds, t, confidence_level=0.95, spending="obrien_fleming")
     idx = rng.choice(d, size=min(d_ref, d), replace=False)
     start = time.perf_counter()
-    ref = np.array([gs_bounds(t[i], alpha=0.05, spending="obrien_fleming").upper for i in idx])
+    ref = np.array(
+        [gs_bounds(t[i], confidence_level=0.95, spending="obrien_fleming").upper for i in idx]
+    )
     t_ref = time.perf_counter() - start
     err = float(np.max(np.abs(np.asarray(batch.upper)[idx] - ref)))
     return _report("group-sequential boundaries (5 looks)", d, t_ours, len(idx), t_ref, err), err

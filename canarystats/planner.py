@@ -251,9 +251,10 @@ def _cumulative(switch: _F, share: _F, at: _F) -> _F:
 
 
 def _power(
-    c: Criterion, reg: Regression, n_b: _F, n_c: _F, alpha: float
+    c: Criterion, reg: Regression, n_b: _F, n_c: _F, conf: float
 ) -> _F:
-    """The criterion's one-sided fixed-sample power at counts (n_b, n_c)."""
+    """The criterion's one-sided fixed-sample power at counts (n_b, n_c), level ``1 - conf``."""
+    alpha = 1.0 - conf
     tol = _scalar("tolerance", c.tolerance)
     out = np.full(n_b.shape, np.nan)
     ok = n_c > 0
@@ -273,7 +274,7 @@ def _power(
             if reg.candidate == ratio * reg.baseline:
                 return out
             out[ok] = power_means(
-                nb, reg.baseline, reg.candidate, sd, ratio=ratio, alpha=alpha,
+                nb, reg.baseline, reg.candidate, sd, ratio=ratio, confidence_level=conf,
                 allocation=nc / nb,
             )
     else:
@@ -430,7 +431,7 @@ def plan_steps(
         conf = confidence if c.confidence is None else _scalar("confidence", c.confidence)
         for reg in regressions:
             if reg.metric == c.metric and request_rate is not None:
-                power[i] = _power(c, reg, base, cand, 1.0 - conf)
+                power[i] = _power(c, reg, base, cand, conf)
 
     for msg in messages:
         warnings.warn(msg, PlanWarning, stacklevel=2)

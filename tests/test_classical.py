@@ -52,27 +52,27 @@ R_INFLATION = {(4, 0.8): 1.01963733, (4, 0.9): 1.01828002, (5, 0.8): 1.02471988,
 
 @pytest.mark.parametrize(("looks", "spending"), sorted(R_BOUNDS))
 def test_bounds_match_independent_quadrature(looks: int, spending: str) -> None:
-    b = cs.gs_bounds(looks, alpha=0.05, spending=spending)
+    b = cs.gs_bounds(looks, confidence_level=0.95, spending=spending)
     np.testing.assert_allclose(b.upper, R_BOUNDS[looks, spending], atol=1e-6)
     np.testing.assert_allclose(b.lower, -b.upper)
 
 
 @pytest.mark.parametrize(("looks", "power"), sorted(R_INFLATION))
 def test_inflation_factor_matches_independent_quadrature(looks: int, power: float) -> None:
-    d = cs.gs_design(looks, alpha=0.05, power=power)
+    d = cs.gs_design(looks, confidence_level=0.95, power=power)
     assert d.inflation_factor == pytest.approx(R_INFLATION[looks, power], abs=1e-6)
     assert d.power == pytest.approx(power, abs=1e-9)
 
 
 def test_one_look_is_the_fixed_test() -> None:
-    b = cs.gs_bounds(1, alpha=0.05)
+    b = cs.gs_bounds(1, confidence_level=0.95)
     assert float(b.upper[0]) == pytest.approx(stats.norm.isf(0.025), abs=1e-9)
-    assert cs.gs_design(1, alpha=0.05, power=0.8).inflation_factor == pytest.approx(1.0, abs=1e-9)
+    assert cs.gs_design(1, confidence_level=0.95, power=0.8).inflation_factor == pytest.approx(1.0, abs=1e-9)
 
 
 def test_one_sided_equals_two_sided_at_half_alpha() -> None:
-    one = cs.gs_bounds(5, alpha=0.025, alternative="greater")
-    two = cs.gs_bounds(5, alpha=0.05)
+    one = cs.gs_bounds(5, confidence_level=0.975, alternative="greater")
+    two = cs.gs_bounds(5, confidence_level=0.95)
     np.testing.assert_allclose(one.upper, two.upper, atol=1e-9)
     assert np.all(np.isneginf(one.lower))
 
@@ -88,7 +88,7 @@ def test_spends_exactly_alpha_and_obf_decreases(
     looks: int, alpha: float, spending: str, two_sided: bool
 ) -> None:
     alt = "two-sided" if two_sided else "greater"
-    b = cs.gs_bounds(looks, alpha=alpha, spending=spending, alternative=alt)
+    b = cs.gs_bounds(looks, confidence_level=1 - alpha, spending=spending, alternative=alt)
     pu, pl = cs.gs_crossing_probabilities(b.information, b.upper, b.lower)
     cum = np.cumsum(pu + pl)
     np.testing.assert_allclose(cum, b.cumulative_alpha, atol=1e-10)
@@ -108,31 +108,31 @@ def test_batched_bounds_equal_loop(fractions: np.ndarray, alpha: float) -> None:
     t = t[np.all(np.diff(t, axis=-1) > 1e-3, axis=-1)]
     if t.shape[0] == 0:
         return
-    batched = cs.gs_bounds(t, alpha=alpha, spending="pocock").upper
-    loop = np.stack([cs.gs_bounds(row, alpha=alpha, spending="pocock").upper for row in t])
+    batched = cs.gs_bounds(t, confidence_level=1 - alpha, spending="pocock").upper
+    loop = np.stack([cs.gs_bounds(row, confidence_level=1 - alpha, spending="pocock").upper for row in t])
     np.testing.assert_allclose(batched, loop, rtol=0, atol=1e-12)
 
 
 def test_futility_design_closes_and_keeps_level() -> None:
-    d = cs.gs_design(5, alpha=0.025, power=0.9, alternative="greater", futility="pocock")
+    d = cs.gs_design(5, confidence_level=0.975, power=0.9, alternative="greater", futility="pocock")
     up, lo = d.bounds.upper, d.bounds.lower
     assert lo[-1] == pytest.approx(up[-1])
     assert np.all(lo <= up)
     # non-binding: the efficacy boundaries are those of the design without futility
-    np.testing.assert_allclose(up, cs.gs_bounds(5, alpha=0.025, alternative="greater").upper)
+    np.testing.assert_allclose(up, cs.gs_bounds(5, confidence_level=0.975, alternative="greater").upper)
     pu, pl = cs.gs_crossing_probabilities(d.bounds.information, up, lo, d.drift)
     assert pu.sum() == pytest.approx(0.9, abs=1e-6)
     assert pl.sum() == pytest.approx(0.1, abs=1e-6)
-    assert d.inflation_factor > cs.gs_design(5, alpha=0.025, power=0.9, alternative="greater").inflation_factor
+    assert d.inflation_factor > cs.gs_design(5, confidence_level=0.975, power=0.9, alternative="greater").inflation_factor
 
 
 def test_spending_function_values() -> None:
     # Lan & DeMets (1983): OBF-type 2 - 2 Phi(z_{a/2} / sqrt t); Pocock-type a log(1 + (e-1) t)
-    assert cs.spending_function(0.5, 0.05) == pytest.approx(2 - 2 * stats.norm.cdf(1.959964 / 0.5**0.5), abs=1e-6)
-    assert cs.spending_function(0.5, 0.05, "pocock") == pytest.approx(0.05 * np.log(1 + (np.e - 1) / 2))
-    assert cs.spending_function(0.5, 0.05, "power:2") == pytest.approx(0.0125)
+    assert cs.spending_function(0.5, confidence_level=0.95) == pytest.approx(2 - 2 * stats.norm.cdf(1.959964 / 0.5**0.5), abs=1e-6)
+    assert cs.spending_function(0.5, spending="pocock", confidence_level=0.95) == pytest.approx(0.05 * np.log(1 + (np.e - 1) / 2))
+    assert cs.spending_function(0.5, spending="power:2", confidence_level=0.95) == pytest.approx(0.0125)
     with pytest.raises(SpecError, match="`spending`"):
-        cs.spending_function(0.5, 0.05, "haybittle")
+        cs.spending_function(0.5, spending="haybittle", confidence_level=0.95)
     with pytest.raises(SpecError, match="rho > 0"):
         cs.parse_spending("power:-1")
     with pytest.raises(SpecError, match="`information`"):
@@ -232,12 +232,12 @@ def test_sample_sizes_against_textbook_and_r() -> None:
     assert cs.sample_size_means(0.0, 1.0, 1.0, test="t").baseline == 14
     # R: power.t.test(delta=1, sd=2, power=0.9, sig.level=0.025, alternative="one.sided")$n
     # -> 85.0312893854
-    assert cs.sample_size_means(0.0, 1.0, 2.0, alpha=0.025, power=0.9, test="t").baseline == 86
+    assert cs.sample_size_means(0.0, 1.0, 2.0, confidence_level=0.975, power=0.9, test="t").baseline == 86
     # the power functions invert the sample size functions
     assert cs.power_means(13.0977730406, 0.0, 1.0, 1.0, test="t") == pytest.approx(0.8, abs=1e-6)
     assert cs.power_rates(72.3930103565, 0.65, 0.85, alternative="two-sided") == pytest.approx(0.8, abs=1e-6)
     # the group-sequential inflation multiplies
-    infl = cs.gs_design(5, alpha=0.05, power=0.9).inflation_factor
+    infl = cs.gs_design(5, confidence_level=0.95, power=0.9).inflation_factor
     n_fixed = cs.sample_size_means(10.0, 11.0, 2.0, alternative="two-sided", power=0.9, inflation=1.0).baseline
     n_gs = cs.sample_size_means(10.0, 11.0, 2.0, alternative="two-sided", power=0.9, inflation=infl).baseline
     assert n_fixed < n_gs <= np.ceil(84.06 * infl) + 1
@@ -369,8 +369,8 @@ def test_group_sequential_power_of_a_sized_design() -> None:
     # a design sized for 80 % power at p_c = 0.045 (margin 0.055, p_b = 0.05): the fixed score
     # test's size times the inflation factor of the symmetric 5-look OBF design (alpha per side)
     looks, alpha, power = 5, 0.05, 0.8
-    infl = cs.gs_design(looks, alpha=2 * alpha, power=power).inflation_factor
-    n = cs.sample_size_rates(0.05, 0.045, ratio=1.1, alpha=alpha, power=power, inflation=infl).baseline
+    infl = cs.gs_design(looks, confidence_level=1 - 2 * alpha, power=power).inflation_factor
+    n = cs.sample_size_rates(0.05, 0.045, ratio=1.1, confidence_level=1 - alpha, power=power, inflation=infl).baseline
     n_look = int(np.ceil(n / looks))
     reps = 100000  # SE = sqrt(.8 * .2 / 100000) = 0.00126
     pass_rate, _ = _simulate_gs(0.05, 0.045, n_look, looks, reps, seed=7)

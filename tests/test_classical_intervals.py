@@ -215,7 +215,7 @@ def test_repeated_confidence_intervals_cover_simultaneously() -> None:
 
 def test_repeated_intervals_are_dual_to_the_boundaries() -> None:
     info = np.array([0.2, 0.4, 0.6, 0.8, 1.0])
-    b = cs.gs_bounds(info, alpha=0.05, spending="pocock")
+    b = cs.gs_bounds(info, confidence_level=0.95, spending="pocock")
     z = np.array([2.5, 2.3, -2.45, 1.0, 2.41])
     low, high = cs.repeated_confidence_intervals(z, np.ones(5), info, spending="pocock")
     np.testing.assert_allclose(high - z, b.upper, rtol=1e-12)
@@ -267,8 +267,8 @@ def _simulate_means(mu_c: float, n_look: int, looks: int, reps: int, seed: int) 
 def _means_design() -> int:
     # 80 % power at mu_c = 10 (margin 11 = 1.1 * 10), alpha = 0.05 per side, 5 looks OBF:
     # the fixed z test's size times the inflation factor of the symmetric design
-    infl = cs.gs_design(5, alpha=0.1, power=0.8).inflation_factor
-    n = cs.sample_size_means(10.0, 10.0, 8.0, ratio=1.1, alpha=0.05, power=0.8, inflation=infl)
+    infl = cs.gs_design(5, confidence_level=0.9, power=0.8).inflation_factor
+    n = cs.sample_size_means(10.0, 10.0, 8.0, ratio=1.1, confidence_level=0.95, power=0.8, inflation=infl)
     return int(np.ceil(n.baseline / 5))
 
 

@@ -120,7 +120,7 @@ def test_power_of_a_delta_latency_criterion_matches_fixed() -> None:
     assert np.isnan(plan.power[0, 0])  # no candidate request yet
     k = 5
     nb, nc = plan.baseline_requests[k], plan.candidate_requests[k]
-    want = power_means(nb, 0.1, 0.12, 0.1, ratio=1.1, alpha=0.05, allocation=nc / nb)
+    want = power_means(nb, 0.1, 0.12, 0.1, ratio=1.1, confidence_level=0.95, allocation=nc / nb)
     assert plan.power[0, k] == pytest.approx(float(want))
     assert np.all(np.diff(plan.power[0, 1:]) > 0)  # more data, more power
 

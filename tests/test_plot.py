@@ -95,7 +95,7 @@ def test_timeline_rejects_other_experiment(spec, promoted):
 def test_confidence_sequence():
     n = np.arange(100.0, 2001.0, 100.0)
     s = np.round(0.04 * n)
-    lo, hi = cs.bernoulli_cs(s, n, 0.05)
+    lo, hi = cs.bernoulli_cs(s, n, confidence_level=0.95)
     p = s / n
     half = 1.96 * np.sqrt(p * (1 - p) / n)
     fig = plot_confidence_sequence(

@@ -256,7 +256,7 @@ def aa_streams():
 
 def test_pvalue_paths_draw_every_path_and_count_first_crossings(aa_streams):
     n, anytime, naive = aa_streams
-    fig = plot_pvalue_paths(n, anytime, naive_pvalue=naive, alpha=0.05)
+    fig = plot_pvalue_paths(n, anytime, naive_pvalue=naive, confidence_level=0.95)
     (ax,) = fig.axes
     lines = ax.get_lines()
     assert len(lines) == 2 * 40 + 1  # every path, and the α line
@@ -285,7 +285,7 @@ def test_pvalue_paths_draw_every_path_and_count_first_crossings(aa_streams):
 
 def test_pvalue_paths_one_path_linear_scale():
     p = np.array([1.0, 0.5, 0.04, 0.04, 0.0])
-    fig = plot_pvalue_paths([1, 2, 3, 4, 5], p, alpha=0.1, yscale="linear", xlabel="look",
+    fig = plot_pvalue_paths([1, 2, 3, 4, 5], p, confidence_level=0.9, yscale="linear", xlabel="look",
                             label="mSPRT")
     (ax,) = fig.axes
     assert [line.get_label() for line in ax.get_lines()] == ["mSPRT", "α = 0.1"]
@@ -302,8 +302,8 @@ def test_pvalue_paths_errors():
         plot_pvalue_paths([1, 2], [[1.0, 0.5]], naive_pvalue=[[1.0, 0.5], [1.0, 0.2]])
     with pytest.raises(cs.SpecError, match=r"`pvalue` must hold p-values in \[0, 1\], got 1.5"):
         plot_pvalue_paths([1, 2], [1.5, 0.2])
-    with pytest.raises(cs.SpecError, match=r"`alpha` must be a number in \(0, 1\), got 5"):
-        plot_pvalue_paths([1, 2], [1.0, 0.2], alpha=5)
+    with pytest.raises(cs.SpecError, match=r"`confidence_level` must lie in \(0, 1\), got 5"):
+        plot_pvalue_paths([1, 2], [1.0, 0.2], confidence_level=5)
     with pytest.raises(cs.SpecError, match=r"`yscale` must be one of \['log', 'linear'\], got 'symlog'"):
         plot_pvalue_paths([1, 2], [1.0, 0.2], yscale="symlog")
     with pytest.raises(cs.SpecError, match="`pvalue` must be 1 or 2-dimensional"):

@@ -47,20 +47,20 @@ def test_normal_mixture_matches_confseq() -> None:
     # confseq test/uniform_boundaries_unittest.cpp ("values from a reference R implementation"),
     # via tests/reference_cases.json["normal_mixture_boundary"]; confseq checks them to 1e-5
     exp = CASES["normal_mixture_boundary"][0]["expected"]
-    rho = cs.normal_mixture_rho(100.0, 0.05)
+    rho = cs.normal_mixture_rho(100.0, confidence_level=0.95)
     assert rho == pytest.approx(exp["best_rho(v_opt=100, alpha=0.05)"], abs=1e-5)
     assert cs.normal_mixture_log_e(10.0, 100.0, rho) == pytest.approx(
         exp["two_sided_log_mixture(s=10, v=100, rho=best_rho)"], abs=1e-6
     )
-    assert cs.normal_mixture_bound(100.0, 0.05, rho) == pytest.approx(
+    assert cs.normal_mixture_bound(100.0, rho, confidence_level=0.95) == pytest.approx(
         exp["two_sided_bound(v=100, alpha=0.05, rho=best_rho)"], abs=1e-5
     )
     # confseq's OneSidedNormalMixture(v_opt=100, alpha_opt=0.05) tunes rho for 2 * alpha
-    rho1 = cs.normal_mixture_rho(100.0, 0.05, alternative="greater")
+    rho1 = cs.normal_mixture_rho(100.0, confidence_level=0.95, alternative="greater")
     assert cs.normal_mixture_log_e(10.0, 100.0, rho1, alternative="greater") == pytest.approx(
         exp["one_sided_log_mixture(s=10, v=100)"], abs=1e-6
     )
-    assert cs.normal_mixture_bound(100.0, 0.05, rho1, alternative="greater") == pytest.approx(
+    assert cs.normal_mixture_bound(100.0, rho1, confidence_level=0.95, alternative="greater") == pytest.approx(
         exp["one_sided_bound(v=100)"], abs=1e-5
     )
 
@@ -70,7 +70,7 @@ def test_multinomial_matches_savvi() -> None:
     case = CASES["multinomial_anytime_valid"][0]
     log_e = cs.multinomial_log_e(case["counts"], case["theta0"], k=case["k"])
     assert np.exp(-log_e) == pytest.approx(case["expected"]["p_value"], rel=1e-12)
-    lo, hi = cs.multinomial_cs(case["counts"], case["theta0"], 0.05, k=case["k"])
+    lo, hi = cs.multinomial_cs(case["counts"], case["theta0"], confidence_level=0.95, k=case["k"])
     ref = np.array(case["expected"]["confidence_sequence"])
     # savvi reports the running intersection over its example's looks: it lies inside this
     # single-look set, and where the last look binds (theta_2's upper end) the two agree
@@ -102,23 +102,23 @@ def test_beta_mixture_against_mpmath() -> None:
     assert cs.beta_binomial_log_e(3, 1000, 0.01) == pytest.approx(-0.280824974643318, rel=1e-11)
     # python tests/reference/sequential_mpmath.py ->
     #   bernoulli_cs(30, 100, 0.05) = 0.165651535387867 0.462839865141713
-    lo, hi = cs.bernoulli_cs(30, 100, 0.05)
+    lo, hi = cs.bernoulli_cs(30, 100, confidence_level=0.95)
     assert lo == pytest.approx(0.165651535387867, abs=1e-12)
     assert hi == pytest.approx(0.462839865141713, abs=1e-12)
 
 
 def test_one_sided_alternatives_mirror_each_other() -> None:
-    rho = cs.normal_mixture_rho(100.0, 0.05, alternative="less")
-    assert rho == cs.normal_mixture_rho(100.0, 0.05, alternative="greater")
+    rho = cs.normal_mixture_rho(100.0, confidence_level=0.95, alternative="less")
+    assert rho == cs.normal_mixture_rho(100.0, confidence_level=0.95, alternative="greater")
     s = np.array([-25.0, -3.0, 0.0, 4.0, 31.0])
     np.testing.assert_array_equal(cs.normal_mixture_log_e(s, 100.0, rho, alternative="less"),
                                   cs.normal_mixture_log_e(-s, 100.0, rho, alternative="greater"))
-    assert cs.normal_mixture_bound(100.0, 0.05, rho, alternative="less") == -cs.normal_mixture_bound(
-        100.0, 0.05, rho, alternative="greater")
+    assert cs.normal_mixture_bound(100.0, rho, confidence_level=0.95, alternative="less") == -cs.normal_mixture_bound(
+        100.0, rho, confidence_level=0.95, alternative="greater")
     # scipy's convention: a one-sided sequence is open on the other side
-    two = cs.normal_mean_cs([10.0, 5.0], [100.0, 0.0], 1.0, 0.05)
-    less = cs.normal_mean_cs([10.0, 5.0], [100.0, 0.0], 1.0, 0.05, alternative="less")
-    greater = cs.normal_mean_cs([10.0, 5.0], [100.0, 0.0], 1.0, 0.05, alternative="greater")
+    two = cs.normal_mean_cs([10.0, 5.0], [100.0, 0.0], 1.0, confidence_level=0.95)
+    less = cs.normal_mean_cs([10.0, 5.0], [100.0, 0.0], 1.0, confidence_level=0.95, alternative="less")
+    greater = cs.normal_mean_cs([10.0, 5.0], [100.0, 0.0], 1.0, confidence_level=0.95, alternative="greater")
     assert less.lower[0] == -np.inf
     assert greater.upper[0] == np.inf
     assert two.lower[0] < greater.lower[0] < 0.1 < less.upper[0] < two.upper[0]
@@ -127,10 +127,10 @@ def test_one_sided_alternatives_mirror_each_other() -> None:
 
 
 @pytest.mark.parametrize("call", [
-    lambda: cs.normal_mixture_rho(100.0, 0.05, alternative="one-sided"),
+    lambda: cs.normal_mixture_rho(100.0, confidence_level=0.95, alternative="one-sided"),
     lambda: cs.normal_mixture_log_e(1.0, 100.0, 12.0, alternative="two_sided"),
-    lambda: cs.normal_mixture_bound(100.0, 0.05, 12.0, alternative="upper"),
-    lambda: cs.normal_mean_cs(10.0, 100.0, 1.0, 0.05, alternative="both"),
+    lambda: cs.normal_mixture_bound(100.0, 12.0, confidence_level=0.95, alternative="upper"),
+    lambda: cs.normal_mean_cs(10.0, 100.0, 1.0, confidence_level=0.95, alternative="both"),
 ])
 def test_alternative_is_checked(call: Callable[[], object]) -> None:
     with pytest.raises(SpecError, match="`alternative` must be one of"):
@@ -138,23 +138,23 @@ def test_alternative_is_checked(call: Callable[[], object]) -> None:
 
 
 def test_results_unpack_like_the_tuples_they_replace() -> None:
-    r = cs.bernoulli_cs(30, 100, 0.05)
+    r = cs.bernoulli_cs(30, 100, confidence_level=0.95)
     lo, hi = r
     assert (lo, hi) == (r.lower, r.upper) == (r[0], r[1])
     assert isinstance(r.lower, np.float64)
-    ll, lo, hi = cs.msprt_two_sample(0.3, 0.02, 0.1, 0.05)
-    assert cs.msprt_two_sample(0.3, 0.02, 0.1, 0.05).log_lambda == ll
-    k_lo, k_up = cs.quantile_ranks(1000, 0.95, 0.05)
+    ll, lo, hi = cs.msprt_two_sample(0.3, 0.02, 0.1, confidence_level=0.95)
+    assert cs.msprt_two_sample(0.3, 0.02, 0.1, confidence_level=0.95).log_lambda == ll
+    k_lo, k_up = cs.quantile_ranks(1000, 0.95, confidence_level=0.95)
     assert (k_lo, k_up) == (924.0, 970.0)
-    assert cs.quantile_cs(np.arange(1.0, 1001.0), 0.95, 0.05).upper == 970.0
+    assert cs.quantile_cs(np.arange(1.0, 1001.0), 0.95, confidence_level=0.95).upper == 970.0
 
 
 def test_bernoulli_cs_edges() -> None:
-    lo, hi = cs.bernoulli_cs([0, 0, 10], [0, 10, 10], 0.05)
+    lo, hi = cs.bernoulli_cs([0, 0, 10], [0, 10, 10], confidence_level=0.95)
     assert lo.tolist()[:2] == [0.0, 0.0]
     assert hi[0] == 1.0
     assert hi[2] == 1.0
-    assert np.isnan(cs.bernoulli_cs(5, 3, 0.05)[0])
+    assert np.isnan(cs.bernoulli_cs(5, 3, confidence_level=0.95)[0])
 
 
 # --------------------------------------------------------------------------- calibration
@@ -320,9 +320,9 @@ def test_bernoulli_cs_vectorized_equals_loop(s: NDArray[np.float64], extra: NDAr
                                             alpha: float) -> None:
     m = min(len(s), len(extra))
     s, n = s[:m], s[:m] + extra[:m]
-    lo, hi = cs.bernoulli_cs(s, n, alpha)
+    lo, hi = cs.bernoulli_cs(s, n, confidence_level=1 - alpha)
     for i in range(m):
-        lo_i, hi_i = cs.bernoulli_cs(s[i], n[i], alpha)
+        lo_i, hi_i = cs.bernoulli_cs(s[i], n[i], confidence_level=1 - alpha)
         assert np.ndim(lo_i) == 0
         assert lo_i == lo[i]
         assert hi_i == hi[i]
@@ -333,10 +333,10 @@ def test_bernoulli_cs_vectorized_equals_loop(s: NDArray[np.float64], extra: NDAr
        st.floats(0.001, 0.3), st.sampled_from(["two-sided", "less", "greater"]))
 def test_normal_bound_vectorized_equals_loop(v: NDArray[np.float64], alpha: float,
                                              alternative: str) -> None:
-    rho = cs.normal_mixture_rho(500.0, alpha, alternative=alternative)
-    b = cs.normal_mixture_bound(v, alpha, rho, alternative=alternative)
+    rho = cs.normal_mixture_rho(500.0, confidence_level=1 - alpha, alternative=alternative)
+    b = cs.normal_mixture_bound(v, rho, confidence_level=1 - alpha, alternative=alternative)
     for i in range(len(v)):
-        assert cs.normal_mixture_bound(v[i], alpha, rho, alternative=alternative) == b[i]
+        assert cs.normal_mixture_bound(v[i], rho, confidence_level=1 - alpha, alternative=alternative) == b[i]
     # the bound is where the mixture reaches 1/alpha
     lm = cs.normal_mixture_log_e(b, v, rho, alternative=alternative)
     np.testing.assert_allclose(lm, np.log(1 / alpha), atol=1e-9)
@@ -555,13 +555,13 @@ def test_point_process_against_mpmath() -> None:
 
 def test_msprt_two_sample_against_mpmath() -> None:
     # python tests/reference/sequential_mpmath.py -> msprt_two_sample(0.3, 0.02, 0.1) = 0.979120265385972
-    assert cs.msprt_two_sample(0.3, 0.02, 0.1, 0.05)[0] == pytest.approx(0.979120265385972, abs=1e-12)
+    assert cs.msprt_two_sample(0.3, 0.02, 0.1, confidence_level=0.95)[0] == pytest.approx(0.979120265385972, abs=1e-12)
     # python tests/reference/sequential_mpmath.py -> msprt_two_sample(-0.01, 3e-5, 1e-4) = 0.548882747654569
-    ll, lo, hi = cs.msprt_two_sample(-0.01, 3e-5, 1e-4, 0.05)
+    ll, lo, hi = cs.msprt_two_sample(-0.01, 3e-5, 1e-4, confidence_level=0.95)
     assert ll == pytest.approx(0.548882747654569, abs=1e-12)
     # the interval's ends are where Lambda = 1/alpha
     for end in (lo, hi):
-        assert cs.msprt_two_sample(-0.01, 3e-5, 1e-4, 0.05, theta0=end)[0] == pytest.approx(
+        assert cs.msprt_two_sample(-0.01, 3e-5, 1e-4, confidence_level=0.95, theta0=end)[0] == pytest.approx(
             np.log(20.0), abs=1e-9)
 
 

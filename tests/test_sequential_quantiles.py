@@ -27,11 +27,11 @@ def test_dkw_radius_closed_form_and_against_the_solved_bound() -> None:
     # the closed form itself: 0.85 sqrt((log log(e t) + 0.8 log(1612 / alpha)) / t)
     t = 1000.0
     closed = 0.85 * math.sqrt((math.log(math.log(math.e * t)) + 0.8 * math.log(1612 / 0.05)) / t)
-    assert cs.dkw_radius(t, 0.05) == pytest.approx(closed, rel=1e-14)
+    assert cs.dkw_radius(t, confidence_level=0.95) == pytest.approx(closed, rel=1e-14)
     # python tests/reference/quantile_mpmath.py -> dkw_radius_solved(1000, 0.05, 100) = 0.0820477877091
     # (confseq test/uniform_boundaries_unittest.cpp: empirical_process_lil_bound(1000, .05, 100,
     # 0.85) = 0.08204769): the closed form is at least as wide, and within 1 %
-    r = cs.dkw_radius(1000.0, 0.05, t_min=100.0)
+    r = cs.dkw_radius(1000.0, confidence_level=0.95, t_min=100.0)
     assert 0.0820477877091 <= r <= 1.01 * 0.0820477877091
     # python tests/reference/quantile_mpmath.py -> the C solving the error bound at alpha =
     # 1e-8, 1e-4, 0.001, 0.01, 0.05, 0.1, 0.2; the closed form 0.8 log(1612 / alpha) >= each
@@ -41,8 +41,8 @@ def test_dkw_radius_closed_form_and_against_the_solved_bound() -> None:
         assert 0.8 * math.log(1612 / a) >= c
     # alpha above 0.2 is treated as 0.2 (at 0.5 the closed form would be too small:
     # python tests/reference/quantile_mpmath.py -> dkw_C(0.5) = 6.46463100283 > 6.4627)
-    assert cs.dkw_radius(1000.0, 0.5) == cs.dkw_radius(1000.0, 0.2)
-    assert np.isinf(cs.dkw_radius(50.0, 0.05, t_min=100.0))
+    assert cs.dkw_radius(1000.0, confidence_level=0.5) == cs.dkw_radius(1000.0, confidence_level=0.8)
+    assert np.isinf(cs.dkw_radius(50.0, confidence_level=0.95, t_min=100.0))
 
 
 @pytest.mark.parametrize(
@@ -56,33 +56,33 @@ def test_dkw_radius_closed_form_and_against_the_solved_bound() -> None:
     ],
 )
 def test_beta_ranks_against_mpmath(t: int, p: float, alpha: float, k_lo: int, k_up: int) -> None:
-    lo, hi = cs.quantile_ranks(t, p, alpha)
+    lo, hi = cs.quantile_ranks(t, p, confidence_level=1 - alpha)
     assert (lo, hi) == (k_lo, k_up)
 
 
 def test_beta_ranks_against_mpmath_extreme_quantile() -> None:
     # python tests/reference/quantile_mpmath.py -> s_max(5000, 0.99, 0.01) = 4972
-    assert cs.quantile_ranks(5000, 0.99, 0.01)[1] == 4973
+    assert cs.quantile_ranks(5000, 0.99, confidence_level=0.99)[1] == 4973
 
 
 def test_ranks_edges_and_batches() -> None:
-    lo, hi = cs.quantile_ranks([0, 1, 5], 0.95, 0.05)
+    lo, hi = cs.quantile_ranks([0, 1, 5], 0.95, confidence_level=0.95)
     assert lo.tolist() == [0, 0, 3]
     assert hi.tolist() == [1, 2, 6]  # k_up > t: +inf
-    assert np.isnan(cs.quantile_ranks(10, 1.5, 0.05)[0])
+    assert np.isnan(cs.quantile_ranks(10, 1.5, confidence_level=0.95)[0])
     with pytest.raises(SpecError, match="`bound` must be one of"):
-        cs.quantile_ranks(10, 0.5, 0.05, bound="x")
+        cs.quantile_ranks(10, 0.5, confidence_level=0.95, bound="x")
     # batched equals elementwise
     t = np.array([[3, 40, 700], [12000, 9, 0]])
     p = np.array([0.5, 0.9, 0.99])
     for bound in ("beta", "dkw"):
-        lo, hi = cs.quantile_ranks(t, p, 0.05, bound=bound)
+        lo, hi = cs.quantile_ranks(t, p, confidence_level=0.95, bound=bound)
         for i in range(2):
             for j in range(3):
-                one = cs.quantile_ranks(t[i, j], p[j], 0.05, bound=bound)
+                one = cs.quantile_ranks(t[i, j], p[j], confidence_level=0.95, bound=bound)
                 assert (lo[i, j], hi[i, j]) == (one[0], one[1])
     # ranks are monotone in t: more data never loosens the rank gap relative to t
-    lo, hi = cs.quantile_ranks(np.arange(1, 3000), 0.9, 0.05)
+    lo, hi = cs.quantile_ranks(np.arange(1, 3000), 0.9, confidence_level=0.95)
     assert np.all(np.diff(lo) >= 0)
     assert np.all(np.diff(hi) >= 0)
 
@@ -97,8 +97,8 @@ def test_samples_and_buckets_agree() -> None:
                                    minlength=81) for r in x]).astype(np.float64)
     assert counts.sum(axis=1).tolist() == [500, 800, 800, 800]
     for bound in ("beta", "dkw"):
-        lo, hi = cs.quantile_cs(x, 0.9, 0.05, bound=bound)
-        blo, bhi = cs.quantile_cs_buckets(counts, bounds, 0.9, 0.05, bound=bound)
+        lo, hi = cs.quantile_cs(x, 0.9, confidence_level=0.95, bound=bound)
+        blo, bhi = cs.quantile_cs_buckets(counts, bounds, 0.9, confidence_level=0.95, bound=bound)
         # integer data in buckets (v - 1, v]: the upper edge is the value, the lower the one below
         np.testing.assert_array_equal(bhi, hi)
         np.testing.assert_array_equal(blo, lo - 1.0)
@@ -106,12 +106,12 @@ def test_samples_and_buckets_agree() -> None:
     coarse = np.array([10.0, 25.0, 28.0, 33.0, 40.0, np.inf])
     idx = np.searchsorted(coarse, np.where(np.isnan(x), np.inf, x), side="left")
     cc = np.stack([np.bincount(i[~np.isnan(r)], minlength=6) for i, r in zip(idx, x, strict=True)])
-    blo, bhi = cs.quantile_cs_buckets(cc.astype(np.float64), coarse, 0.9, 0.05)
-    lo, hi = cs.quantile_cs(x, 0.9, 0.05)
+    blo, bhi = cs.quantile_cs_buckets(cc.astype(np.float64), coarse, 0.9, confidence_level=0.95)
+    lo, hi = cs.quantile_cs(x, 0.9, confidence_level=0.95)
     assert np.all(blo <= lo)
     assert np.all(bhi >= hi)
     with pytest.raises(SpecError, match="`counts` must end in an axis"):
-        cs.quantile_cs_buckets([1.0, 2.0], [1.0, 2.0, np.inf], 0.5, 0.05)
+        cs.quantile_cs_buckets([1.0, 2.0], [1.0, 2.0, np.inf], 0.5, confidence_level=0.95)
 
 
 # --------------------------------------------------------------------------- coverage
@@ -127,7 +127,7 @@ def _miss_rates(below: NDArray[np.int64], above: NDArray[np.int64], p: float,
     #{X > q} >= t - k_lo + 1.
     """
     t = np.arange(1, below.shape[0] + 1) * T_LOOK
-    k_lo, k_up = cs.quantile_ranks(t.astype(np.float64), p, ALPHA, bound=bound)
+    k_lo, k_up = cs.quantile_ranks(t.astype(np.float64), p, confidence_level=1 - ALPHA, bound=bound)
     miss_up = (below >= k_up[:, None]).any(axis=0)
     miss_lo = (above >= (t - k_lo + 1)[:, None]).any(axis=0)
     return float(miss_up.mean()), float(miss_lo.mean())
@@ -173,8 +173,8 @@ def test_bounds_from_samples_follow_the_ranks_end_to_end() -> None:
     q = math.exp(0.5 * stats.norm.ppf(0.95))
     for k in range(1, n_looks + 1):
         t = k * per
-        lo, hi = cs.quantile_cs(x[:, :t], 0.95, ALPHA)
-        k_lo, k_up = cs.quantile_ranks(t, 0.95, ALPHA)
+        lo, hi = cs.quantile_cs(x[:, :t], 0.95, confidence_level=1 - ALPHA)
+        k_lo, k_up = cs.quantile_ranks(t, 0.95, confidence_level=1 - ALPHA)
         below = (x[:, :t] < q).sum(axis=1)
         above = (x[:, :t] > q).sum(axis=1)
         np.testing.assert_array_equal(hi < q, below >= k_up)
@@ -182,7 +182,7 @@ def test_bounds_from_samples_follow_the_ranks_end_to_end() -> None:
     # a running intersection is nested
     los, his = [], []
     for k in range(1, n_looks + 1):
-        lo, hi = cs.quantile_cs(x[:5, : k * per], 0.95, ALPHA)
+        lo, hi = cs.quantile_cs(x[:5, : k * per], 0.95, confidence_level=1 - ALPHA)
         los.append(lo)
         his.append(hi)
     run_lo = np.maximum.accumulate(np.array(los), axis=0)

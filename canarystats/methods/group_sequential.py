@@ -239,7 +239,7 @@ class GroupSequentialMethod(ClassicalMethod):
         k_plan = int(state.information.shape[-1])
         batch = observations.batch_shape
         conf = np.asarray(batch_param("confidence", criterion.confidence, batch))
-        alpha = np.broadcast_to(1.0 - conf, batch)
+        level = np.broadcast_to(conf, batch)
         res = criterion_statistic(criterion, observations, report.valid, method="z")
         z = -res.statistic
         valid = res.valid  # only these slices may change the state
@@ -270,7 +270,8 @@ class GroupSequentialMethod(ClassicalMethod):
         bound = np.array(state.bound)
         if looking.any():
             bound[looking] = look_bounds(
-                info[looking], look[looking], alpha[looking], criterion.options.spending
+                info[looking], look[looking], confidence_level=level[looking],
+                spending=criterion.options.spending,
             )
         verdict = np.array(state.verdict)
         verdict[looking & (z >= bound)] = Verdict.PASS

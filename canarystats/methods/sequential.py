@@ -229,20 +229,20 @@ def _present(observations: Observations, kind: str) -> _B:
     return out
 
 
-def _quantile_bounds(obs: Observations, p: float, alpha: _F, bound: str) -> tuple[_F, _F]:
-    """Each version's one-sided quantile bounds at ``alpha`` (NaN where nothing is known)."""
+def _quantile_bounds(obs: Observations, p: float, level: _F, bound: str) -> tuple[_F, _F]:
+    """Each version's one-sided quantile bounds at confidence ``level`` (NaN: nothing known)."""
     if obs.samples is None and obs.buckets is None:
         nan = np.full(obs.count.shape, np.nan)
         return nan, nan
     if obs.samples is not None:
         x = np.where(np.isinf(obs.samples), np.nan, obs.samples)
-        lo, hi = quantile_cs(x, p, alpha, bound=bound)
+        lo, hi = quantile_cs(x, p, confidence_level=level, bound=bound)
     else:
         assert obs.buckets is not None
         assert obs.bucket_bounds is not None
         c = np.where(np.isfinite(obs.buckets), obs.buckets, 0.0)
-        lo, hi = quantile_cs_buckets(np.maximum(c, 0.0), obs.bucket_bounds, p, alpha,
-                                     bound=bound)
+        lo, hi = quantile_cs_buckets(np.maximum(c, 0.0), obs.bucket_bounds, p,
+                                     confidence_level=level, bound=bound)
     return np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
 
 
@@ -255,14 +255,15 @@ def _two_sample_update(
     total: _F,
     sumsq: _F | None,
     r: _F,
-    alpha: _F,
+    level: _F,
     n_opt: float,
     burn_in: float,
 ) -> tuple[_F, _F]:
     """The point-process test or the two-sample mSPRT for one look: new evidence and mixing.
 
     ``clean`` marks the slices whose increments enter the point-process test
-    (clean data, sufficient or not), ``ok`` those that may decide (valid).
+    (clean data, sufficient or not), ``ok`` those that may decide (valid); ``level``
+    is the confidence level of each slice.
     """
     ev = np.array(state.evidence, dtype=np.float64)
     mix = np.array(state.mixing, dtype=np.float64)
@@ -295,10 +296,12 @@ def _two_sample_update(
         if sumsq is None:  # the normal approximation needs events, not only requests
             ok &= (np.minimum(total, n - total) >= burn_in).all(axis=-1)
         v_h = (s2[..., 1] + r * r * s2[..., 0]) / n_opt
-        tau2_new = 1.0 / np.asarray(normal_mixture_rho(1.0 / v_h, alpha))
+        tau2_new = 1.0 / np.asarray(normal_mixture_rho(1.0 / v_h, confidence_level=level))
         tau2 = np.where(np.isnan(mix[..., 0]) & ok & (v_h > 0), tau2_new, mix[..., 0])
         ok &= np.isfinite(tau2)
-        log_l = np.asarray(msprt_two_sample(theta, var, tau2, alpha).log_lambda)
+        log_l = np.asarray(
+            msprt_two_sample(theta, var, tau2, confidence_level=level).log_lambda
+        )
         mix[..., 0] = tau2
         below = np.where(ok & (theta < 0), log_l, -np.inf)
         above = np.where(ok & (theta > 0), log_l, -np.inf)
@@ -508,8 +511,8 @@ class SequentialMethod(Method):
             r = 1.0 + tol if lower_better else 1.0 - tol
             alpha1 = np.broadcast_to(1.0 - conf, batch)
             evidence, mixing = _two_sample_update(
-                test, state, clean, ok, safe_n, safe_t, sumsq, r, alpha1, opts.n_opt,
-                opts.burn_in,
+                test, state, clean, ok, safe_n, safe_t, sumsq, r, np.broadcast_to(conf, batch),
+                opts.n_opt, opts.burn_in,
             )
             # evidence[..., 2] is for r_true < r, evidence[..., 3] for r_true > r
             below = evidence[..., 2] >= np.log(1.0 / alpha1)
@@ -520,15 +523,16 @@ class SequentialMethod(Method):
                 evidence=evidence, mixing=mixing,
             )
         else:
-            alpha = np.broadcast_to((1.0 - conf) / (2.0 if delta else 1.0), batch)[..., None]
+            # each version's bounds at 1 - alpha, alpha = (1 - conf) / 2 for a delta
+            level = np.broadcast_to(1.0 - (1.0 - conf) / 2.0 if delta else conf, batch)[..., None]
             if kind == "quantile":
                 assert opts.quantile is not None
-                lo, hi = _quantile_bounds(obs, opts.quantile, alpha, opts.quantile_bound)
+                lo, hi = _quantile_bounds(obs, opts.quantile, level, opts.quantile_bound)
                 # an unbounded side (+-inf) early on is a valid bound
                 known = ~np.isnan(lo) & ~np.isnan(hi)
             else:
                 if kind == "rate":
-                    lo, hi = bernoulli_cs(np.rint(safe_t), np.rint(safe_n), alpha)
+                    lo, hi = bernoulli_cs(np.rint(safe_t), np.rint(safe_n), confidence_level=level)
                 else:
                     assert sumsq is not None
                     mean = safe_t / safe_n
@@ -536,7 +540,8 @@ class SequentialMethod(Method):
                     sd = np.sqrt(np.maximum(var, 0.0))
                     # each bound alone at alpha: the ends of the "greater" and "less" sequences
                     radius = normal_mean_radius(
-                        safe_n, sd, alpha, n_opt=opts.n_opt, alternative="greater"
+                        safe_n, sd, confidence_level=level, n_opt=opts.n_opt,
+                        alternative="greater",
                     )
                     lo, hi = mean - radius, mean + radius
                 lo, hi = np.asarray(lo), np.asarray(hi)

@@ -8,7 +8,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from canarystats.errors import SpecError
-from canarystats.plot._common import as_float, check_level, one_axes
+from canarystats.plot._common import as_float, one_axes
+from canarystats.stats.levels import level_from
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -74,7 +75,7 @@ def plot_confidence_sequence(
     >>> from canarystats.plot import plot_confidence_sequence
     >>> n = np.arange(50.0, 2001.0, 50.0)
     >>> s = np.round(0.03 * n)
-    >>> lo, hi = cs.bernoulli_cs(s, n, 0.05)
+    >>> lo, hi = cs.bernoulli_cs(s, n, confidence_level=0.95)
     >>> fig = plot_confidence_sequence(n, lo, hi, estimate=s / n, reference=0.05)
     >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     ['confidence sequence', 'estimate', 'threshold']
@@ -122,12 +123,13 @@ def plot_pvalue_paths(
     pvalue: ArrayLike,
     *,
     naive_pvalue: ArrayLike | None = None,
-    alpha: float = 0.05,
+    confidence_level: float | None = None,
     label: str = "anytime-valid",
     naive_label: str = "fixed-horizon, every look",
     xlabel: str = "samples",
     yscale: str = "log",
     ax: Axes | None = None,
+    alpha: float | None = None,
 ) -> Figure:
     """Draw p-value paths over the looks: anytime-valid against fixed-horizon, with α.
 
@@ -150,8 +152,9 @@ def plot_pvalue_paths(
     naive_pvalue : array_like of float, optional
         Fixed-horizon p-values of the same paths recomputed at every look,
         the shape of ``pvalue`` (dashed).
-    alpha : float, default 0.05
-        The level: a horizontal line, and the crossings counted.
+    confidence_level : float, default 0.95
+        ``1 - α``, α the level: a horizontal line at α, and the crossings
+        counted; in (0, 1).
     label, naive_label : str, optional
         The legend labels of the two kinds of path.
     xlabel : str, default "samples"
@@ -160,6 +163,8 @@ def plot_pvalue_paths(
         the bottom of the axis (at least 1e-12).
     ax : Axes, optional
         Where to draw; by default a new Figure.
+    alpha : float, optional
+        Deprecated alias: α itself, ``confidence_level = 1 - alpha``.
 
     Returns
     -------
@@ -168,8 +173,8 @@ def plot_pvalue_paths(
     Raises
     ------
     SpecError
-        For shapes that do not match, p-values outside [0, 1], an ``alpha``
-        outside (0, 1) or an unknown ``yscale``.
+        For shapes that do not match, p-values outside [0, 1], a
+        ``confidence_level`` outside (0, 1) or an unknown ``yscale``.
 
     Examples
     --------
@@ -197,7 +202,7 @@ def plot_pvalue_paths(
     """
     if yscale not in YSCALES:
         raise SpecError(f"`yscale` must be one of {list(YSCALES)}, got {yscale!r}")
-    level = check_level("alpha", alpha)
+    level = float(level_from(confidence_level, alpha, default=0.95))
     x = as_float("n", n)
     paths = {"pvalue": (as_float("pvalue", pvalue, ndim=(1, 2)), label)}
     if naive_pvalue is not None:

@@ -19,6 +19,7 @@ like a pair: ``lower, upper = bernoulli_cs(...)``.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar
 
 import attrs
@@ -28,6 +29,7 @@ from scipy import special
 
 from canarystats._arrays import ARRAY_EQ, TupleResult, scalar_or_array
 from canarystats.stats.alternatives import check_alternative
+from canarystats.stats.levels import level_from
 from canarystats.stats.mixtures import (
     BISECTION_STEPS,
     multinomial_log_e,
@@ -68,13 +70,23 @@ class ConfidenceSequenceResult(TupleResult):
 # --------------------------------------------------------------------------- mean
 
 
+def _quiet(f: Any, *args: Any, **kwargs: Any) -> Any:
+    """``f(*args, **kwargs)``, without a second warning for a deprecated ``alpha`` passed on."""
+    if "alpha" not in kwargs:
+        return f(*args, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return f(*args, **kwargs)
+
+
 def normal_mean_radius(
     n: ArrayLike,
     sd: ArrayLike,
-    alpha: ArrayLike,
     *,
+    confidence_level: ArrayLike | None = None,
     n_opt: ArrayLike = 1000.0,
     alternative: str = "two-sided",
+    alpha: ArrayLike | None = None,
 ) -> Any:
     """The half-width ``sd * u(n) / n`` of :func:`normal_mean_cs`, NaN where ``n <= 0``.
 
@@ -82,23 +94,32 @@ def normal_mean_radius(
     in standardised units, intrinsic time ``n`` and ``rho`` tuned for
     ``n_opt``: two-sided, or one-sided for ``alternative="less"`` or
     ``"greater"`` (the same radius). With a one-sided radius, ``mean -
-    radius`` and ``mean + radius`` are each a ``1 - alpha`` bound at all times
-    on their own (the pair :class:`~canarystats.methods.sequential.SequentialMethod`
-    uses, from one computation).
+    radius`` and ``mean + radius`` are each a ``confidence_level`` bound at all
+    times on their own (the pair :class:`~canarystats.methods.sequential.SequentialMethod`
+    uses, from one computation). ``confidence_level`` (``1 - alpha``; required,
+    keyword only, in (0, 1)) is the probability that the bound holds at all
+    times; the deprecated keyword ``alpha`` gives the error level directly.
 
     Examples
     --------
-    >>> round(float(normal_mean_radius(100.0, 1.0, 0.05, n_opt=100.0)), 7)
+    >>> round(float(normal_mean_radius(100.0, 1.0, confidence_level=0.95, n_opt=100.0)), 7)
     0.3035209
-    >>> round(float(normal_mean_radius(100.0, 1.0, 0.05, n_opt=100.0, alternative="less")), 7)
+    >>> r = normal_mean_radius(100.0, 1.0, confidence_level=0.95, n_opt=100.0, alternative="less")
+    >>> round(float(r), 7)
     0.2766071
     """
     side = "two-sided" if check_alternative(alternative) == "two-sided" else "greater"
     n_ = np.asarray(n, dtype=np.float64)
-    a = np.asarray(alpha, dtype=np.float64)
-    rho = normal_mixture_rho(n_opt, a, alternative=side)
+    a = np.asarray(level_from(confidence_level, alpha, default=None), dtype=np.float64)
+    if alpha is None:
+        level: dict[str, Any] = {"confidence_level": confidence_level}
+    else:  # the deprecated alias, passed on as given (warned once above)
+        level = {"alpha": a}
+    rho = _quiet(normal_mixture_rho, n_opt, alternative=side, **level)
     with np.errstate(invalid="ignore", divide="ignore"):
-        u = np.asarray(normal_mixture_bound(np.maximum(n_, 0.0), a, rho, alternative=side))
+        u = np.asarray(
+            _quiet(normal_mixture_bound, np.maximum(n_, 0.0), rho, alternative=side, **level)
+        )
         half = np.asarray(sd, dtype=np.float64) * u / n_
         return scalar_or_array(np.where(n_ > 0, half, np.nan))
 
@@ -107,10 +128,11 @@ def normal_mean_cs(
     total: ArrayLike,
     n: ArrayLike,
     sd: ArrayLike,
-    alpha: ArrayLike,
     *,
+    confidence_level: ArrayLike | None = None,
     n_opt: ArrayLike = 1000.0,
     alternative: str = "two-sided",
+    alpha: ArrayLike | None = None,
 ) -> ConfidenceSequenceResult:
     """A normal-mixture confidence sequence for a mean, from a running sum.
 
@@ -119,8 +141,9 @@ def normal_mean_cs(
     ``rho`` tuned for ``n_opt``). As in scipy, a one-sided ``alternative``
     gives a one-sided sequence: ``"greater"`` a lower bound (``upper`` is
     ``+inf``), ``"less"`` an upper bound (``lower`` is ``-inf``), each holding
-    with probability ``1 - alpha`` at all times; ``"two-sided"`` an interval
-    that does.
+    with probability ``confidence_level`` (``1 - alpha``; required, keyword
+    only, in (0, 1)) at all times; ``"two-sided"`` an interval that does.
+    The deprecated keyword ``alpha`` gives the error level directly.
 
     Valid for i.i.d. sub-Gaussian data with known scale ``sd``; with a plug-in
     ``sd`` (the running sample standard deviation) it is only approximately
@@ -135,16 +158,19 @@ def normal_mean_cs(
 
     Examples
     --------
-    >>> lo, hi = normal_mean_cs(10.0, 100.0, 1.0, 0.05, n_opt=100.0)
+    >>> lo, hi = normal_mean_cs(10.0, 100.0, 1.0, confidence_level=0.95, n_opt=100.0)
     >>> round(float(hi - 0.1), 7)   # 30.35209 / 100, the two-sided bound at v = 100
     0.3035209
-    >>> r = normal_mean_cs(10.0, 100.0, 1.0, 0.05, n_opt=100.0, alternative="greater")
+    >>> r = normal_mean_cs(10.0, 100.0, 1.0, confidence_level=0.95, n_opt=100.0,
+    ...                    alternative="greater")
     >>> round(float(0.1 - r.lower), 7), float(r.upper)   # 27.66071 / 100, one-sided
     (0.2766071, inf)
     """
     side = check_alternative(alternative)
     n_ = np.asarray(n, dtype=np.float64)
-    half = np.asarray(normal_mean_radius(n_, sd, alpha, n_opt=n_opt, alternative=side))
+    half = np.asarray(normal_mean_radius(
+        n_, sd, confidence_level=confidence_level, n_opt=n_opt, alternative=side, alpha=alpha
+    ))
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.asarray(total, dtype=np.float64) / n_
         ok = n_ > 0
@@ -161,9 +187,19 @@ def normal_mean_cs(
 
 
 def bernoulli_cs(
-    successes: ArrayLike, n: ArrayLike, alpha: ArrayLike, *, a: float = 0.5, b: float = 0.5
+    successes: ArrayLike,
+    n: ArrayLike,
+    *,
+    confidence_level: ArrayLike | None = None,
+    a: float = 0.5,
+    b: float = 0.5,
+    alpha: ArrayLike | None = None,
 ) -> ConfidenceSequenceResult:
     """The Beta-mixture confidence sequence ``{p: M_n(p) < 1/alpha}`` of a rate.
+
+    ``alpha = 1 - confidence_level`` (required, keyword only, in (0, 1)): the
+    sequence covers the rate at all times with probability at least
+    ``confidence_level``. The deprecated keyword ``alpha`` gives it directly.
 
     ``log M_n(p)`` is convex in ``p`` with its minimum at the sample rate, where
     it is at most 0, so the set is an interval; its ends are found by
@@ -178,14 +214,14 @@ def bernoulli_cs(
 
     Examples
     --------
-    >>> lo, hi = bernoulli_cs(30, 100, 0.05)
+    >>> lo, hi = bernoulli_cs(30, 100, confidence_level=0.95)
     >>> round(float(lo), 6), round(float(hi), 6)
     (0.165652, 0.46284)
     """
     s, n_, al = np.broadcast_arrays(
         np.asarray(successes, dtype=np.float64),
         np.asarray(n, dtype=np.float64),
-        np.asarray(alpha, dtype=np.float64),
+        np.asarray(level_from(confidence_level, alpha, default=None), dtype=np.float64),
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         phat = np.where(n_ > 0, s / n_, 0.5)
@@ -249,9 +285,17 @@ def multinomial_pvalue(counts: ArrayLike, theta0: ArrayLike, *, k: float = 100.0
 
 
 def multinomial_cs(
-    counts: ArrayLike, theta0: ArrayLike, alpha: ArrayLike, *, k: float = 100.0
+    counts: ArrayLike,
+    theta0: ArrayLike,
+    *,
+    confidence_level: ArrayLike | None = None,
+    k: float = 100.0,
+    alpha: ArrayLike | None = None,
 ) -> ConfidenceSequenceResult:
     """Marginal intervals of the Dirichlet-multinomial confidence set, per category.
+
+    ``alpha = 1 - confidence_level`` (required, keyword only, in (0, 1)); the
+    deprecated keyword ``alpha`` gives it directly.
 
     The confidence set at one look is ``{theta: BF(theta) < 1/alpha}`` with the
     prior kept at ``Dirichlet(k theta0)``, i.e. ``sum_j x_j log theta_j >
@@ -274,7 +318,7 @@ def multinomial_cs(
     """
     x = np.asarray(counts, dtype=np.float64)
     t = np.broadcast_to(np.asarray(theta0, dtype=np.float64), x.shape)
-    al = np.asarray(alpha, dtype=np.float64)[..., None]
+    al = np.asarray(level_from(confidence_level, alpha, default=None), dtype=np.float64)[..., None]
     n = x.sum(axis=-1, keepdims=True)
     log_m = (np.asarray(multinomial_log_e(x, t, k=k)) + np.sum(special.xlogy(x, t), axis=-1))[
         ..., None

@@ -32,7 +32,7 @@ Examples
 O'Brien-Fleming-type boundaries for 5 equally spaced looks, two-sided 0.05:
 
 >>> from canarystats import gs_bounds
->>> b = gs_bounds(5, alpha=0.05, spending="obrien_fleming")
+>>> b = gs_bounds(5, confidence_level=0.95, spending="obrien_fleming")
 >>> [round(float(x), 3) for x in b.upper]
 [4.877, 3.357, 2.68, 2.29, 2.031]
 """
@@ -50,6 +50,7 @@ from scipy import optimize, special
 from canarystats._arrays import TupleResult, result_field, scalar_or_array
 from canarystats.errors import SpecError
 from canarystats.stats.confidence_interval import ConfidenceIntervalResult
+from canarystats.stats.levels import level_from
 
 __all__ = [
     "SPENDING_FUNCTIONS",
@@ -127,7 +128,11 @@ def parse_spending(spending: str) -> SpendingResult:
 
 
 def spending_function(
-    t: ArrayLike, alpha: ArrayLike, spending: str = "obrien_fleming"
+    t: ArrayLike,
+    *,
+    confidence_level: ArrayLike | None = None,
+    spending: str = "obrien_fleming",
+    alpha: ArrayLike | None = None,
 ) -> Any:
     """The cumulative error spent by information fraction ``t``.
 
@@ -135,8 +140,12 @@ def spending_function(
     ----------
     t : array_like
         Information fractions in [0, 1] (values above 1 count as 1).
-    alpha : array_like
-        The total error to spend (two-sided total for a two-sided design).
+    confidence_level : array_like
+        Required, keyword only, in (0, 1): the total error to spend is
+        ``alpha = 1 - confidence_level`` (the two-sided total for a two-sided
+        design).
+    alpha : array_like, optional
+        Deprecated alias: the total error to spend (keyword only).
     spending : str
         ``"obrien_fleming"``: ``2 - 2 Phi(Phi^-1(1 - alpha/2) / sqrt(t))``;
         ``"pocock"``: ``alpha log(1 + (e - 1) t)``; ``"power:rho"``:
@@ -151,9 +160,14 @@ def spending_function(
 
     Examples
     --------
-    >>> round(float(spending_function(0.5, 0.05)), 6)
+    >>> round(float(spending_function(0.5, confidence_level=0.95)), 6)
     0.005575
     """
+    return _spend(t, level_from(confidence_level, alpha, default=None), spending)
+
+
+def _spend(t: ArrayLike, alpha: ArrayLike, spending: str) -> Any:
+    """:func:`spending_function` spending the total error ``alpha``."""
     kind, rho = parse_spending(spending)
     tt = np.clip(np.asarray(t, dtype=np.float64), 0.0, 1.0)
     a = np.asarray(alpha, dtype=np.float64)
@@ -360,8 +374,8 @@ def _information(information: int | ArrayLike) -> _F:
 def _cumulative(t: _F, alpha: Any, spending: str, two_sided: bool) -> _F:
     """Cumulative error by look: a two-sided design spends ``alpha / 2`` per side."""
     if two_sided:
-        return 2.0 * np.asarray(spending_function(t, np.asarray(alpha) / 2.0, spending))
-    return np.asarray(spending_function(t, alpha, spending), dtype=np.float64)
+        return 2.0 * np.asarray(_spend(t, np.asarray(alpha) / 2.0, spending))
+    return np.asarray(_spend(t, alpha, spending), dtype=np.float64)
 
 
 def _alternative_sides(alternative: str) -> bool:
@@ -412,13 +426,14 @@ class GroupSequentialBounds:
 def gs_bounds(
     information: int | ArrayLike,
     *,
-    alpha: float = 0.05,
+    confidence_level: float | None = None,
     spending: str = "obrien_fleming",
     alternative: str = "two-sided",
     futility: str | None = None,
     beta: float = 0.1,
     drift: float | None = None,
     binding: bool = False,
+    alpha: float | None = None,
 ) -> GroupSequentialBounds:
     """Lan-DeMets boundaries by recursive numerical integration.
 
@@ -428,8 +443,10 @@ def gs_bounds(
         The number of equally spaced looks, or the information fractions
         (increasing, the last one 1 for a full design; a batch along leading
         axes).
-    alpha : float, default 0.05
-        Total level; two-sided designs spend it over both (symmetric) sides.
+    confidence_level : float, default 0.95
+        ``1 - alpha``, ``alpha`` the total level (stored as
+        :attr:`GroupSequentialBounds.alpha`); two-sided designs spend
+        ``alpha`` over both (symmetric) sides.
     spending : str, default "obrien_fleming"
         See :func:`spending_function`.
     alternative : {"two-sided", "greater"}
@@ -447,6 +464,8 @@ def gs_bounds(
         boundaries (binding: lower efficacy boundaries; non-binding: the
         efficacy boundaries of the design without futility, so the level
         holds whether or not futility stops are obeyed).
+    alpha : float, optional
+        Deprecated alias: the total level, ``confidence_level = 1 - alpha``.
 
     Returns
     -------
@@ -463,20 +482,33 @@ def gs_bounds(
     Agreement with an independent Gauss-Legendre computation in base R is
     better than 1e-6 on the boundaries (see ``tests/test_group_sequential.py``).
     """
+    _alternative_sides(alternative)
+    a = float(level_from(confidence_level, alpha, default=0.95))
+    return _gs_bounds(information, a, spending, alternative, futility, beta, drift, binding)
+
+
+def _gs_bounds(
+    information: int | ArrayLike,
+    a: float,
+    spending: str,
+    alternative: str,
+    futility: str | None,
+    beta: float,
+    drift: float | None,
+    binding: bool,
+) -> GroupSequentialBounds:
+    """:func:`gs_bounds` at the total level ``a``."""
     two_sided = _alternative_sides(alternative)
     t = _information(information)
     shape = t.shape
     t2 = t.reshape(-1, shape[-1])
-    a = float(alpha)
-    if not 0 < a < 1:
-        raise SpecError(f"`alpha` must lie in (0, 1), got {alpha!r}")
     acum = _cumulative(t2, a, spending, two_sided)
     if futility is not None:
         if two_sided:
             raise SpecError("`futility` boundaries are available for one-sided designs only")
         if drift is None:
             raise SpecError("`futility` needs `drift`, the expected Z at full information")
-        bcum = np.asarray(spending_function(t2, float(beta), futility)).reshape(t2.shape)
+        bcum = np.asarray(_spend(t2, float(beta), futility)).reshape(t2.shape)
         up, lo = _bounds(
             t2, acum, two_sided=False, beta_cum=bcum,
             drift=np.full(t2.shape[0], float(drift)), binding=binding,
@@ -521,7 +553,7 @@ def gs_crossing_probabilities(
 
     Examples
     --------
-    >>> b = gs_bounds(4, alpha=0.05, spending="pocock")
+    >>> b = gs_bounds(4, confidence_level=0.95, spending="pocock")
     >>> pu, pl = gs_crossing_probabilities(b.information, b.upper, b.lower)
     >>> round(float(pu.sum() + pl.sum()), 8)
     0.05
@@ -648,12 +680,13 @@ class GroupSequentialDesign:
 def gs_design(
     information: int | ArrayLike,
     *,
-    alpha: float = 0.05,
+    confidence_level: float | None = None,
     power: float = 0.9,
     spending: str = "obrien_fleming",
     alternative: str = "two-sided",
     futility: str | None = None,
     binding: bool = False,
+    alpha: float | None = None,
 ) -> GroupSequentialDesign:
     """The drift and inflation factor giving ``power`` (Jennison and Turnbull 2000, ch. 7).
 
@@ -661,24 +694,27 @@ def gs_design(
     the drift solves ``P(cross upper) = power``; with ``futility`` (one-sided)
     the drift is the one at which the last futility and efficacy boundaries
     meet, ``beta = 1 - power`` being spent by the futility spending function.
+    ``confidence_level`` (default 0.95) is ``1 - alpha`` of :func:`gs_bounds`;
+    ``alpha`` is its deprecated alias.
 
     Examples
     --------
-    >>> d = gs_design(5, alpha=0.05, power=0.9, spending="obrien_fleming")
+    >>> d = gs_design(5, confidence_level=0.95, power=0.9, spending="obrien_fleming")
     >>> round(float(d.inflation_factor), 4)
     1.0231
     """
     two_sided = _alternative_sides(alternative)
+    a = float(level_from(confidence_level, alpha, default=0.95))
     t = _information(information)
     if t.ndim != 1:
         raise SpecError("`gs_design` sizes one design: `information` must be 1-d")
     if not 0 < power < 1:
         raise SpecError(f"`power` must lie in (0, 1), got {power!r}")
     beta = 1.0 - power
-    z_fixed = special.ndtri(1.0 - alpha / (2.0 if two_sided else 1.0)) + special.ndtri(power)
+    z_fixed = special.ndtri(1.0 - a / (2.0 if two_sided else 1.0)) + special.ndtri(power)
 
     if futility is None:
-        bounds = gs_bounds(t, alpha=alpha, spending=spending, alternative=alternative)
+        bounds = _gs_bounds(t, a, spending, alternative, None, 0.1, None, False)
         lo_eff = np.full(t.shape, -np.inf) if two_sided else bounds.lower
 
         def miss(d: float) -> float:
@@ -690,8 +726,8 @@ def gs_design(
         if two_sided:
             raise SpecError("`futility` boundaries are available for one-sided designs only")
         tt = t[None, :]
-        acum = _cumulative(tt, alpha, spending, False)
-        bcum = np.asarray(spending_function(tt, beta, futility))
+        acum = _cumulative(tt, a, spending, False)
+        bcum = np.asarray(_spend(tt, beta, futility))
 
         def gap(d: float) -> float:
             up, lo = _bounds(
@@ -701,10 +737,7 @@ def gs_design(
             return float(lo[0, -1] - up[0, -1])
 
         drift = float(optimize.brentq(gap, 0.5 * z_fixed, 3.0 * z_fixed, xtol=1e-10))
-        bounds = gs_bounds(
-            t, alpha=alpha, spending=spending, alternative=alternative,
-            futility=futility, beta=beta, drift=drift, binding=binding,
-        )
+        bounds = _gs_bounds(t, a, spending, alternative, futility, beta, drift, binding)
     pu, pl = gs_crossing_probabilities(t, bounds.upper, bounds.lower, drift)
     expected = []
     for d in (0.0, drift):
@@ -725,7 +758,12 @@ def gs_design(
 
 
 def look_bounds(
-    information: _F, look: NDArray[np.int64], alpha: _F, spending: str
+    information: _F,
+    look: NDArray[np.int64],
+    *,
+    confidence_level: ArrayLike | None = None,
+    spending: str,
+    alpha: ArrayLike | None = None,
 ) -> _F:
     """The two-sided boundary of each design's current look, once per distinct history.
 
@@ -736,11 +774,13 @@ def look_bounds(
         ``look`` entries are read).
     look : ndarray of int, shape (m,)
         The current look of each design (1-based, at most ``K``).
-    alpha : ndarray of float, shape (m,)
-        The level spent per side: symmetric boundaries of total level
-        ``2 alpha``.
+    confidence_level : ndarray of float, shape (m,)
+        Required, keyword only, in (0, 1): ``1 - alpha``, ``alpha`` the level
+        spent per side (symmetric boundaries of total level ``2 alpha``).
     spending : str
         See :func:`spending_function`.
+    alpha : ndarray of float, optional
+        Deprecated alias: the level spent per side (keyword only).
 
     Returns
     -------
@@ -748,10 +788,11 @@ def look_bounds(
         The boundary ``b`` of look ``look`` (``+inf`` where the look spends
         nothing); designs with equal histories share one recursion.
     """
+    err = np.broadcast_to(level_from(confidence_level, alpha, default=None), look.shape)
     out = np.empty(look.shape[0])
     for k in np.unique(look):
         sel = np.flatnonzero(look == k)
-        rows = np.concatenate([information[sel, :k], alpha[sel, None]], axis=1)
+        rows = np.concatenate([information[sel, :k], err[sel, None]], axis=1)
         uniq, inverse = np.unique(rows, axis=0, return_inverse=True)
         t = uniq[:, :k]
         a = uniq[:, k]

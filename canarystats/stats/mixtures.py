@@ -34,6 +34,7 @@ from scipy import special
 
 from canarystats._arrays import ARRAY_EQ, TupleResult, scalar_or_array
 from canarystats.stats.alternatives import check_alternative
+from canarystats.stats.levels import level_from
 
 __all__ = [
     "BISECTION_STEPS",
@@ -60,23 +61,31 @@ _ARRAY_EQ = ARRAY_EQ
 
 
 def normal_mixture_rho(
-    v_opt: ArrayLike, alpha: ArrayLike = 0.05, *, alternative: str = "two-sided"
+    v_opt: ArrayLike,
+    *,
+    confidence_level: ArrayLike | None = None,
+    alternative: str = "two-sided",
+    alpha: ArrayLike | None = None,
 ) -> Any:
     """The mixing precision that makes the normal-mixture boundary tightest at ``v_opt``.
 
-    ``rho = v_opt / (2 log(1/a) + log(1 + 2 log(1/a)))`` with ``a = alpha``
-    for the two-sided boundary and ``a = 2 alpha`` for a one-sided one
-    (``alternative="less"`` or ``"greater"``: the tuning is the same for both).
+    ``rho = v_opt / (2 log(1/a) + log(1 + 2 log(1/a)))`` with ``a = alpha =
+    1 - confidence_level`` for the two-sided boundary and ``a = 2 alpha`` for
+    a one-sided one (``alternative="less"`` or ``"greater"``: the tuning is
+    the same for both).
 
     Parameters
     ----------
     v_opt : array_like of float
         The intrinsic time (variance process, ``n * sigma**2``; ``n`` for a
         standardised sum) at which the boundary should be tightest.
-    alpha : array_like of float, default 0.05
-        The crossing probability the boundary is tuned for.
+    confidence_level : array_like of float, default 0.95
+        The boundary is tuned to be crossed with probability at most ``1 -
+        confidence_level`` (the old ``alpha``), each value in (0, 1).
     alternative : {"two-sided", "less", "greater"}, default "two-sided"
         The boundary the precision is tuned for (see :func:`normal_mixture_log_e`).
+    alpha : array_like of float, optional
+        Deprecated alias: ``confidence_level = 1 - alpha`` (keyword only).
 
     Notes
     -----
@@ -89,12 +98,13 @@ def normal_mixture_rho(
 
     Examples
     --------
-    >>> round(float(normal_mixture_rho(100.0, 0.05)), 5)
+    >>> round(float(normal_mixture_rho(100.0, confidence_level=0.95)), 5)
     12.60056
     """
     v = np.asarray(v_opt, dtype=np.float64)
     two_sided = check_alternative(alternative) == "two-sided"
-    a = np.asarray(alpha, dtype=np.float64) * (1.0 if two_sided else 2.0)
+    err = level_from(confidence_level, alpha, default=0.95)
+    a = np.asarray(err, dtype=np.float64) * (1.0 if two_sided else 2.0)
     log_inv = 2.0 * np.log(1.0 / a)
     return scalar_or_array(v / (log_inv + np.log1p(log_inv)))
 
@@ -127,7 +137,7 @@ def normal_mixture_log_e(
 
     Examples
     --------
-    >>> rho = normal_mixture_rho(100.0, 0.05)
+    >>> rho = normal_mixture_rho(100.0, confidence_level=0.95)
     >>> round(float(normal_mixture_log_e(10.0, 100.0, rho)), 7)
     -0.6510052
     """
@@ -143,9 +153,19 @@ def normal_mixture_log_e(
 
 
 def normal_mixture_bound(
-    v: ArrayLike, alpha: ArrayLike, rho: ArrayLike, *, alternative: str = "two-sided"
+    v: ArrayLike,
+    rho: ArrayLike,
+    *,
+    confidence_level: ArrayLike | None = None,
+    alternative: str = "two-sided",
+    alpha: ArrayLike | None = None,
 ) -> Any:
     """The normal-mixture uniform boundary: the ``s`` where ``m(s, v) = 1/alpha``.
+
+    ``alpha = 1 - confidence_level`` (required, keyword only; each value in
+    (0, 1)): the sum stays within the boundary at all times with probability
+    at least ``confidence_level``. The deprecated keyword ``alpha`` gives the
+    error level directly.
 
     Two-sided, in closed form: ``sqrt((v + rho) log((v + rho) / (rho alpha**2)))``
     (the boundary of ``|s|``). ``alternative="greater"``: the root of ``log m(s,
@@ -155,17 +175,18 @@ def normal_mixture_bound(
 
     Examples
     --------
-    >>> rho = normal_mixture_rho(100.0, 0.05)
-    >>> round(float(normal_mixture_bound(100.0, 0.05, rho)), 5)
+    >>> rho = normal_mixture_rho(100.0, confidence_level=0.95)
+    >>> round(float(normal_mixture_bound(100.0, rho, confidence_level=0.95)), 5)
     30.35209
-    >>> rho1 = normal_mixture_rho(100.0, 0.05, alternative="greater")
-    >>> round(float(normal_mixture_bound(100.0, 0.05, rho1, alternative="greater")), 5)
+    >>> rho1 = normal_mixture_rho(100.0, confidence_level=0.95, alternative="greater")
+    >>> b1 = normal_mixture_bound(100.0, rho1, confidence_level=0.95, alternative="greater")
+    >>> round(float(b1), 5)
     27.66071
     """
     side = check_alternative(alternative)
     v_, a_, r_ = np.broadcast_arrays(
         np.asarray(v, dtype=np.float64),
-        np.asarray(alpha, dtype=np.float64),
+        np.asarray(level_from(confidence_level, alpha, default=None), dtype=np.float64),
         np.asarray(rho, dtype=np.float64),
     )
     vr = v_ + r_
@@ -250,10 +271,17 @@ def msprt_two_sample(
     estimate: ArrayLike,
     variance: ArrayLike,
     tau2: ArrayLike,
-    alpha: ArrayLike,
+    *,
+    confidence_level: ArrayLike | None = None,
     theta0: ArrayLike = 0.0,
+    alpha: ArrayLike | None = None,
 ) -> MsprtTwoSampleResult:
     """Johari et al.'s two-sample mSPRT: log Lambda and the always-valid interval.
+
+    ``alpha = 1 - confidence_level`` (required, keyword only; each value in
+    (0, 1)): the interval covers the contrast at all looks with probability
+    at least ``confidence_level``. The deprecated keyword ``alpha`` gives the
+    error level directly.
 
     For an estimate ``theta_hat`` of a contrast (a difference of two means
     or rates, or ``mean_c - r mean_b`` for a relative margin) with variance
@@ -269,8 +297,8 @@ def msprt_two_sample(
 
     ``tau2`` must not depend on the data of the current look: choose it once
     (:class:`~canarystats.methods.sequential.SequentialMethod` fixes it at the first look
-    after its burn-in, as ``1 / normal_mixture_rho(1 / V_h, alpha)`` with ``V_h``
-    the variance expected at ``n_opt`` requests per version).
+    after its burn-in, as ``1 / normal_mixture_rho(1 / V_h, confidence_level=1 - alpha)``
+    with ``V_h`` the variance expected at ``n_opt`` requests per version).
 
     Returns
     -------
@@ -287,14 +315,14 @@ def msprt_two_sample(
 
     Examples
     --------
-    >>> ll, lo, hi = msprt_two_sample(0.3, 0.02, 0.1, 0.05)
+    >>> ll, lo, hi = msprt_two_sample(0.3, 0.02, 0.1, confidence_level=0.95)
     >>> round(float(ll), 10) == round(float(msprt_normal_log_e(0.3, 100, 2.0, 0.1)), 10)
     True
     """
     th = np.asarray(estimate, dtype=np.float64)
     v = np.asarray(variance, dtype=np.float64)
     t2 = np.asarray(tau2, dtype=np.float64)
-    a = np.asarray(alpha, dtype=np.float64)
+    a = np.asarray(level_from(confidence_level, alpha, default=None), dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         d = th - np.asarray(theta0, dtype=np.float64)
         log_l = 0.5 * np.log(v / (v + t2)) + t2 * d * d / (2.0 * v * (v + t2))

@@ -20,6 +20,7 @@ from scipy import special
 from canarystats._arrays import ARRAY_EQ, TupleResult, scalar_or_array
 from canarystats.errors import SpecError
 from canarystats.stats.confidence_sequences import ConfidenceSequenceResult
+from canarystats.stats.levels import level_from
 
 __all__ = [
     "QUANTILE_BOUNDS",
@@ -47,7 +48,7 @@ class QuantileRanksResult(TupleResult):
     k_lo, k_up : float or ndarray
         The 1-based order-statistic ranks of the lower and upper bounds
         (``k_lo < 1``: the lower bound is ``-inf``; ``k_up > t``: the upper
-        bound is ``+inf``; NaN for invalid ``p`` or ``alpha``).
+        bound is ``+inf``; NaN for invalid ``p``).
     """
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("k_lo", "k_up")
@@ -56,11 +57,19 @@ class QuantileRanksResult(TupleResult):
     k_up: Any = attrs.field(eq=_ARRAY_EQ)
 
 
-def dkw_radius(t: ArrayLike, alpha: ArrayLike, *, t_min: float = 1.0) -> Any:
+def dkw_radius(
+    t: ArrayLike,
+    *,
+    confidence_level: ArrayLike | None = None,
+    t_min: float = 1.0,
+    alpha: ArrayLike | None = None,
+) -> Any:
     """Howard and Ramdas' time-uniform DKW radius for the empirical distribution function.
 
     ``eps_t = 0.85 sqrt((log(1 + log(t / t_min)) + 0.8 log(1612 / alpha)) / t)`` for
-    ``t >= t_min`` (``+inf`` below): with probability at least ``1 - alpha``,
+    ``t >= t_min`` (``+inf`` below), ``alpha = 1 - confidence_level`` (required, keyword
+    only, in (0, 1); the deprecated keyword ``alpha`` gives it directly): with probability
+    at least ``confidence_level``,
     ``sup_x |F_t(x) - F(x)| <= eps_t`` for **all** ``t >= t_min`` at once, for i.i.d.
     observations of any distribution (ties and atoms included). With ``t_min = 1`` the
     first term is ``log log(e t)``.
@@ -81,11 +90,15 @@ def dkw_radius(t: ArrayLike, alpha: ArrayLike, *, t_min: float = 1.0) -> Any:
 
     Examples
     --------
-    >>> round(float(dkw_radius(1000, 0.05)), 6)
+    >>> round(float(dkw_radius(1000, confidence_level=0.95)), 6)
     0.086569
     """
+    return _dkw(t, np.asarray(level_from(confidence_level, alpha, default=None)), t_min)
+
+
+def _dkw(t: ArrayLike, a: _F, t_min: float) -> Any:
+    """:func:`dkw_radius` at the error level ``a``."""
     t_ = np.asarray(t, dtype=np.float64)
-    a = np.asarray(alpha, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.maximum(t_ / t_min, 1.0)
         c = 0.8 * np.log(1612.0 / np.minimum(a, 0.2))  # checked valid for alpha <= 0.2
@@ -134,13 +147,20 @@ def _max_accepted(t: _F, p: _F, alpha: _F) -> _F:
 
 
 def quantile_ranks(
-    t: ArrayLike, p: ArrayLike, alpha: ArrayLike, *, bound: str = "beta", t_min: float = 1.0
+    t: ArrayLike,
+    p: ArrayLike,
+    *,
+    confidence_level: ArrayLike | None = None,
+    bound: str = "beta",
+    t_min: float = 1.0,
+    alpha: ArrayLike | None = None,
 ) -> QuantileRanksResult:
     """Order-statistic ranks of an anytime-valid lower and upper bound on a quantile.
 
     For ``t`` i.i.d. observations and the ``p``-quantile ``q = inf{x : F(x) >= p}``, the
     returned ranks ``k_lo`` and ``k_up`` (1-based) satisfy ``X_(k_lo) <= q <= X_(k_up)``
-    at all ``t`` with the probabilities below; ``k_lo < 1`` means the lower bound is
+    at all ``t`` with the probabilities below (``alpha = 1 - confidence_level``);
+    ``k_lo < 1`` means the lower bound is
     ``-inf`` and ``k_up > t`` that the upper bound is ``+inf``.
 
     - ``bound="beta"`` (one quantile, the default): ``#{X_i < q}`` is a sum of
@@ -166,10 +186,14 @@ def quantile_ranks(
         The number of observations (rounded down to an integer).
     p : array_like of float
         The quantile, in (0, 1).
-    alpha : array_like of float
+    confidence_level : array_like of float
+        Required, keyword only, in (0, 1): the probability stated above is
+        ``confidence_level = 1 - alpha``.
     bound : {"beta", "dkw"}, default "beta"
     t_min : float, default 1
         ``dkw`` only: the first time the band is claimed (:func:`dkw_radius`).
+    alpha : array_like of float, optional
+        Deprecated alias: the error level ``1 - confidence_level`` (keyword only).
 
     Returns
     -------
@@ -185,10 +209,10 @@ def quantile_ranks(
 
     Examples
     --------
-    >>> k_lo, k_up = quantile_ranks(1000, 0.95, 0.05)
+    >>> k_lo, k_up = quantile_ranks(1000, 0.95, confidence_level=0.95)
     >>> int(k_lo), int(k_up)
     (924, 970)
-    >>> [int(k) for k in quantile_ranks(1000, 0.95, 0.05, bound="dkw")]
+    >>> [int(k) for k in quantile_ranks(1000, 0.95, confidence_level=0.95, bound="dkw")]
     [864, 1001]
     """
     if bound not in QUANTILE_BOUNDS:
@@ -196,7 +220,7 @@ def quantile_ranks(
     t_, p_, a_ = np.broadcast_arrays(
         np.floor(np.asarray(t, dtype=np.float64)),
         np.asarray(p, dtype=np.float64),
-        np.asarray(alpha, dtype=np.float64),
+        np.asarray(level_from(confidence_level, alpha, default=None), dtype=np.float64),
     )
     with np.errstate(invalid="ignore"):
         bad = ~((p_ > 0) & (p_ < 1) & (a_ > 0) & (a_ < 1) & (t_ >= 0))
@@ -213,7 +237,7 @@ def quantile_ranks(
         k_up = _max_accepted(t_, p_, a_) + 1.0
         k_lo = t_ - _max_accepted(t_, 1.0 - p_, a_)
     else:
-        eps = np.asarray(dkw_radius(t_, a_, t_min=t_min))
+        eps = np.asarray(_dkw(t_, a_, t_min))
         with np.errstate(invalid="ignore"):
             # a hair of slack on the conservative side of each rounding
             k_up = np.floor(t_ * (p_ + eps) + 1e-9) + 1.0
@@ -231,10 +255,11 @@ def quantile_ranks(
 def quantile_cs(
     samples: ArrayLike,
     p: ArrayLike,
-    alpha: ArrayLike,
     *,
+    confidence_level: ArrayLike | None = None,
     bound: str = "beta",
     t_min: float = 1.0,
+    alpha: ArrayLike | None = None,
 ) -> ConfidenceSequenceResult:
     """Anytime-valid lower and upper bounds on a quantile from raw samples.
 
@@ -246,10 +271,14 @@ def quantile_cs(
     ----------
     samples : array_like of float, shape (..., n_max)
         Samples along the last axis, padded with NaN (NaN is not an observation).
-    p, alpha : array_like of float
-        Broadcast against the batch shape ``samples.shape[:-1]``.
+    p, confidence_level : array_like of float
+        Broadcast against the batch shape ``samples.shape[:-1]``;
+        ``confidence_level`` is required and keyword only (see
+        :func:`quantile_ranks`).
     bound : {"beta", "dkw"}, default "beta"
     t_min : float, default 1
+    alpha : array_like of float, optional
+        Deprecated alias: the error level ``1 - confidence_level`` (keyword only).
 
     Returns
     -------
@@ -260,7 +289,7 @@ def quantile_cs(
     Examples
     --------
     >>> x = np.arange(1.0, 1001.0)          # 1, 2, ..., 1000
-    >>> lo, hi = quantile_cs(x, 0.95, 0.05)
+    >>> lo, hi = quantile_cs(x, 0.95, confidence_level=0.95)
     >>> float(lo), float(hi)                # X_(924), X_(970)
     (924.0, 970.0)
     """
@@ -269,7 +298,8 @@ def quantile_cs(
         raise SpecError("`samples` must have a last axis of samples")
     srt = np.sort(x, axis=-1)  # NaN last
     t = np.sum(~np.isnan(x), axis=-1).astype(np.float64)
-    k_lo, k_up = (np.asarray(k) for k in quantile_ranks(t, p, alpha, bound=bound, t_min=t_min))
+    k_lo, k_up = (np.asarray(k) for k in quantile_ranks(
+        t, p, confidence_level=confidence_level, bound=bound, t_min=t_min, alpha=alpha))
     t, k_lo, k_up = np.broadcast_arrays(t, k_lo, k_up)
     srt = np.broadcast_to(srt, (*t.shape, x.shape[-1]))
     n_max = x.shape[-1]
@@ -293,10 +323,11 @@ def quantile_cs_buckets(
     counts: ArrayLike,
     bounds: ArrayLike,
     p: ArrayLike,
-    alpha: ArrayLike,
     *,
+    confidence_level: ArrayLike | None = None,
     bound: str = "beta",
     t_min: float = 1.0,
+    alpha: ArrayLike | None = None,
 ) -> ConfidenceSequenceResult:
     """Conservative anytime-valid bounds on a quantile from histogram bucket counts.
 
@@ -313,9 +344,12 @@ def quantile_cs_buckets(
         Cumulative-over-time counts per bucket (not cumulative over buckets).
     bounds : array_like of float, shape (n_buckets,)
         Upper bounds, increasing (the last is usually ``+inf``).
-    p, alpha : array_like of float
+    p, confidence_level : array_like of float
+        ``confidence_level`` is required and keyword only (see :func:`quantile_ranks`).
     bound : {"beta", "dkw"}, default "beta"
     t_min : float, default 1
+    alpha : array_like of float, optional
+        Deprecated alias: the error level ``1 - confidence_level`` (keyword only).
 
     Returns
     -------
@@ -325,7 +359,8 @@ def quantile_cs_buckets(
     Examples
     --------
     >>> counts = [500, 300, 150, 40, 10]          # 1,000 requests
-    >>> lo, hi = quantile_cs_buckets(counts, [0.1, 0.2, 0.5, 1.0, np.inf], 0.95, 0.05)
+    >>> lo, hi = quantile_cs_buckets(counts, [0.1, 0.2, 0.5, 1.0, np.inf], 0.95,
+    ...                             confidence_level=0.95)
     >>> float(lo), float(hi)                      # X_(924) in (0.2, 0.5], X_(970) in (0.5, 1]
     (0.2, 1.0)
     """
@@ -337,7 +372,8 @@ def quantile_cs_buckets(
         )
     cum = np.cumsum(c, axis=-1)
     t = cum[..., -1]
-    k_lo, k_up = (np.asarray(k) for k in quantile_ranks(t, p, alpha, bound=bound, t_min=t_min))
+    k_lo, k_up = (np.asarray(k) for k in quantile_ranks(
+        t, p, confidence_level=confidence_level, bound=bound, t_min=t_min, alpha=alpha))
     t, k_lo, k_up = np.broadcast_arrays(t, k_lo, k_up)
     cum = np.broadcast_to(cum, (*t.shape, b.shape[0]))
     with np.errstate(invalid="ignore"):

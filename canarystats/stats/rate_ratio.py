@@ -19,6 +19,7 @@ from scipy import special
 
 from canarystats._arrays import scalar_or_array
 from canarystats.stats.confidence_sequences import ConfidenceSequenceResult
+from canarystats.stats.levels import level_from
 from canarystats.stats.mixtures import BISECTION_STEPS
 
 __all__ = [
@@ -122,12 +123,16 @@ class RateRatioResult:
         intersection is returned; an empty set is NaN. Costs ``O(n_looks**2)``
         per stream.
 
+        ``alpha = 1 - confidence_level`` (in (0, 1), else a SpecError): the
+        sequence covers the ratio at all looks with probability at least
+        ``confidence_level``.
+
         Returns
         -------
         ConfidenceSequenceResult
             ``lower``, ``upper``: arrays of shape (..., n_looks).
         """
-        alpha = 1.0 - float(confidence_level)
+        alpha = float(level_from(confidence_level, None, default=0.95))
         inc = _increments(np.asarray(self._events, dtype=np.float64))
         exp_inc = _increments(np.asarray(self._exposure, dtype=np.float64))
         x, y = inc[..., 1], inc[..., 0]

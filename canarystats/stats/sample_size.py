@@ -32,6 +32,7 @@ from canarystats._arrays import scalar_or_array
 from canarystats.errors import SpecError
 from canarystats.stats.alternatives import ALTERNATIVES
 from canarystats.stats.classical import check_level, restricted_mle
+from canarystats.stats.levels import level_from
 
 __all__ = [
     "SIDED_DEPRECATION_MESSAGE",
@@ -106,10 +107,9 @@ def _tails(alternative: str | None) -> int:
 
 
 def _z_quantiles(
-    alpha: ArrayLike, power: ArrayLike, alternative: str | None, sided: int | None
+    a: _F, power: ArrayLike, alternative: str | None, sided: int | None
 ) -> tuple[_F, _F, str | None]:
     """``z_{1-alpha}`` (``z_{1-alpha/2}`` two-sided), ``z_power`` and the alternative."""
-    a = check_level("alpha", alpha)
     b = check_level("power", power)
     alt = _alternative(alternative, sided, stacklevel=3)
     return special.ndtri(1.0 - a / _tails(alt)), special.ndtri(b), alt
@@ -237,13 +237,14 @@ def sample_size_means(
     sd_candidate: ArrayLike | None = None,
     *,
     ratio: ArrayLike = 1.0,
-    alpha: ArrayLike = 0.05,
+    confidence_level: ArrayLike | None = None,
     power: ArrayLike = 0.8,
     allocation: ArrayLike = 1.0,
     alternative: str | None = None,
     test: str = "z",
     inflation: ArrayLike = 1.0,
     sided: int | None = None,
+    alpha: ArrayLike | None = None,
 ) -> SampleSizeResult:
     """Per-version sample sizes for the mean test of ``mu_c - ratio * mu_b``.
 
@@ -257,9 +258,10 @@ def sample_size_means(
         ``sd_baseline``).
     ratio : array_like, default 1
         The null ratio (``1 + tolerance`` for a delta criterion).
-    alpha : array_like, default 0.05
-        The level, per side for a one-sided test (a criterion's ``1 -
-        confidence``), the total for ``alternative="two-sided"``.
+    confidence_level : array_like, default 0.95
+        ``1 - alpha``, ``alpha`` the test's level: per side for a one-sided
+        test (``confidence_level`` is then a criterion's ``confidence``), the
+        total for ``alternative="two-sided"``; in (0, 1).
     power : array_like, default 0.8
     allocation : array_like, default 1
         ``n_candidate / n_baseline``.
@@ -283,6 +285,9 @@ def sample_size_means(
         Deprecated alias of ``alternative`` (``DeprecationWarning``):
         ``sided=1`` is the default ``alternative=None``, ``sided=2`` is
         ``alternative="two-sided"``.
+    alpha : array_like, optional
+        Deprecated alias (``DeprecationWarning``): ``confidence_level = 1 -
+        alpha``.
 
     Raises
     ------
@@ -306,7 +311,8 @@ def sample_size_means(
     >>> sample_size_means(10.0, 11.0, 2.0, alternative="two-sided", power=0.9).baseline
     np.float64(85.0)
     """
-    za, zb, alt = _z_quantiles(alpha, power, alternative, sided)
+    a = level_from(confidence_level, alpha, default=0.95)
+    za, zb, alt = _z_quantiles(a, power, alternative, sided)
     gap, sb, sc, r, k = _means_design(
         mean_baseline, mean_candidate, sd_baseline, sd_candidate, ratio, allocation, alt
     )
@@ -314,7 +320,7 @@ def sample_size_means(
     unit = sc * sc / k + r * r * sb * sb  # n_b * var(estimate)
     n_b = (za + zb) ** 2 * unit / gap**2
     if test == "t":
-        n_b = _solve_n_t(n_b, gap, sb, sc, r, k, np.asarray(alpha) / _tails(alt), zb)
+        n_b = _solve_n_t(n_b, gap, sb, sc, r, k, np.asarray(a) / _tails(alt), zb)
     elif test != "z":
         raise SpecError(f"`test` must be one of ['z', 't'], got {test!r}")
     return _sizes(n_b * np.asarray(inflation, dtype=np.float64), k)
@@ -354,11 +360,12 @@ def power_means(
     sd_candidate: ArrayLike | None = None,
     *,
     ratio: ArrayLike = 1.0,
-    alpha: ArrayLike = 0.05,
+    confidence_level: ArrayLike | None = None,
     allocation: ArrayLike = 1.0,
     alternative: str | None = None,
     test: str = "z",
     sided: int | None = None,
+    alpha: ArrayLike | None = None,
 ) -> Any:
     """Power of the mean test with ``n_baseline`` (and ``allocation * n_baseline``) samples.
 
@@ -367,14 +374,14 @@ def power_means(
     ``alternative`` (its absolute value for the default None and for
     ``"two-sided"``; negated for ``"less"``); ``"t"``: the noncentral t. The
     parameters are those of :func:`sample_size_means` (``sided`` is the
-    deprecated alias of ``alternative``).
+    deprecated alias of ``alternative``, ``alpha`` of ``confidence_level``).
 
     Examples
     --------
     >>> round(float(power_means(85, 10.0, 11.0, 2.0, alternative="two-sided")), 4)
     0.9031
     """
-    a = check_level("alpha", alpha)
+    a = level_from(confidence_level, alpha, default=0.95)
     alt = _alternative(alternative, sided, stacklevel=2)
     n = np.asarray(n_baseline, dtype=np.float64)
     gap, sb, sc, r, k = _means_design(
@@ -408,13 +415,14 @@ def sample_size_rates(
     p_candidate: ArrayLike,
     *,
     ratio: ArrayLike = 1.0,
-    alpha: ArrayLike = 0.05,
+    confidence_level: ArrayLike | None = None,
     power: ArrayLike = 0.8,
     allocation: ArrayLike = 1.0,
     alternative: str | None = None,
     method: str = "score",
     inflation: ArrayLike = 1.0,
     sided: int | None = None,
+    alpha: ArrayLike | None = None,
 ) -> SampleSizeResult:
     """Per-version sample sizes for the rate test of ``p_c - ratio * p_b``.
 
@@ -422,10 +430,10 @@ def sample_size_rates(
     ----------
     p_baseline, p_candidate : array_like
         The baseline's rate and the candidate's expected rate.
-    ratio, alpha, power, allocation, alternative, inflation, sided
+    ratio, confidence_level, power, allocation, alternative, inflation, sided, alpha
         As in :func:`sample_size_means`, for ``p_c - ratio * p_b``
         (``alternative=None``: one-sided towards the expected difference;
-        ``sided`` is deprecated).
+        ``sided`` and ``alpha`` are deprecated).
     method : {"score", "wald"}
         ``"score"`` (the default, matching the score test that ``method="fixed"``
         uses): ``n_b = (z_a sqrt(V0) + z_b sqrt(V1))**2 / gap**2`` with ``V0``
@@ -439,7 +447,8 @@ def sample_size_rates(
     >>> sample_size_rates(0.65, 0.85, alternative="two-sided", method="wald").baseline
     np.float64(70.0)
     """
-    za, zb, alt = _z_quantiles(alpha, power, alternative, sided)
+    a = level_from(confidence_level, alpha, default=0.95)
+    za, zb, alt = _z_quantiles(a, power, alternative, sided)
     pb, pc, r, k, gap = _rates_design(
         p_baseline, p_candidate, ratio, allocation, alt, check=True
     )
@@ -459,11 +468,12 @@ def power_rates(
     p_candidate: ArrayLike,
     *,
     ratio: ArrayLike = 1.0,
-    alpha: ArrayLike = 0.05,
+    confidence_level: ArrayLike | None = None,
     allocation: ArrayLike = 1.0,
     alternative: str | None = None,
     method: str = "score",
     sided: int | None = None,
+    alpha: ArrayLike | None = None,
 ) -> Any:
     """Power of the rate test (the normal approximation of :func:`sample_size_rates`).
 
@@ -475,7 +485,7 @@ def power_rates(
     >>> round(float(power_rates(70, 0.65, 0.85, alternative="two-sided", method="wald")), 4)
     0.8019
     """
-    a = check_level("alpha", alpha)
+    a = level_from(confidence_level, alpha, default=0.95)
     alt = _alternative(alternative, sided, stacklevel=2)
     n = np.asarray(n_baseline, dtype=np.float64)
     pb, pc, r, k, gap = _rates_design(p_baseline, p_candidate, ratio, allocation, alt)

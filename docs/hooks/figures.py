@@ -75,7 +75,7 @@ def confidence_sequence() -> Figure:
 
     n = np.arange(100.0, 5001.0, 100.0)
     successes = np.round(0.03 * n)
-    lower, upper = cs.bernoulli_cs(successes, n, 0.05)
+    lower, upper = cs.bernoulli_cs(successes, n, confidence_level=0.95)
     p = successes / n
     half = 1.96 * np.sqrt(p * (1 - p) / n)
     return plot_confidence_sequence(
