@@ -43,7 +43,6 @@ from canarystats.methods.group_sequential import (
 )
 from canarystats.methods.ranks import RanksMethod, RanksState
 from canarystats.methods.rounding import round3
-from canarystats.methods.sample_ratio import SampleRatioGuard, SampleRatioState
 from canarystats.methods.sequential import SEQUENTIAL_TESTS, SequentialMethod, SequentialState
 from canarystats.observations import Observations, Reason, Verdict
 from canarystats.planner import PlanResult, PlanWarning, Regression, plan_steps
@@ -156,6 +155,7 @@ from canarystats.strategies import (
 )
 from canarystats.strategies.bandits import RoutingState
 from canarystats.strategies.persist import state_from_json, state_to_json
+from canarystats.strategies.sample_ratio import SampleRatioGuard, SampleRatioState
 
 __version__ = "0.1.0"
 

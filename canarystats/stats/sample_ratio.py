@@ -4,7 +4,7 @@
 apply: the point-process test of :mod:`canarystats.stats.rate_ratio` with the
 requests as events and the intended shares as exposure. The check that runs
 it at every assessment and can abort a rollout is
-:class:`canarystats.methods.sample_ratio.SampleRatioGuard`.
+:class:`canarystats.strategies.sample_ratio.SampleRatioGuard`.
 """
 
 from __future__ import annotations

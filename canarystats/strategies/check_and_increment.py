@@ -72,11 +72,11 @@ from numpy.typing import NDArray
 from canarystats._arrays import freeze
 from canarystats.errors import SpecError
 from canarystats.methods.point import fetch_iter8
-from canarystats.methods.sample_ratio import SampleRatioGuard
 from canarystats.observations import Observations, Reason, Verdict
 from canarystats.registry import get_method
 from canarystats.spec import Criterion, ExperimentSpec, batch_param
 from canarystats.strategies.base import State, StepResult, register_strategy, where_batch
+from canarystats.strategies.sample_ratio import SampleRatioGuard
 
 __all__ = [
     "SRM_CONFIDENCE",

@@ -77,10 +77,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from canarystats.errors import SpecError
-from canarystats.methods.sample_ratio import SampleRatioState
 from canarystats.registry import get_method, registered_methods
 from canarystats.strategies.bandits import BanditState, RoutingState
 from canarystats.strategies.base import State, set_state_codec
+from canarystats.strategies.sample_ratio import SampleRatioState
 
 __all__ = [
     "FORMAT",
