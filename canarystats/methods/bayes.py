@@ -91,7 +91,7 @@ def _check_prior(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> 
     )
     if not ok:
         raise SpecError(
-            f"`prior` must be two finite numbers > 0 (the Beta prior's alpha and beta), "
+            f"`prior` must be two finite numbers > 0 (the Beta prior's shapes a and b), "
             f"or None for the default Beta(0.5, 0.5), got {value!r}"
         )
 
