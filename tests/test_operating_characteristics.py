@@ -359,3 +359,28 @@ def test_early_stopping_spreads_the_time_to_decision() -> None:
         assert oc.time_to_decision < point.time_to_decision
     assert equal.p_promote > 0.95
     assert worse.p_rollback > 0.95
+
+
+def test_wilson_intervals_match_scipy_and_are_exact_at_the_ends() -> None:
+    # scipy.stats.binomtest(k, n).proportion_ci(method="wilson") is the reference; at 0 successes
+    # the lower end is exactly 0 and at n successes the upper end exactly 1 (no rounding noise
+    # such as 2e-19 or 0.9999999999999999 in `tune` rows)
+    from scipy.stats import binomtest
+
+    from canarystats.simulate.operating import wilson_interval
+
+    for n in (1, 7, 100, 20000):
+        for k in sorted({0, 1, n // 3, n // 2, n - 1, n}):
+            ref = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+            low, high = wilson_interval(k, n, 0.95)
+            assert low == pytest.approx(ref.low, abs=1e-15)
+            assert high == pytest.approx(ref.high, abs=1e-15)
+        assert wilson_interval(0, n, 0.95)[0] == 0.0
+        assert wilson_interval(n, n, 0.95)[1] == 1.0
+    spec = tutorial_spec()
+    good = operating_characteristics(spec, Scenario(request_rate=5.0, mean_latency=0.1), n=500,
+                                     rng=1)
+    assert good.p_rollback == 0.0
+    assert good.confidence_interval("p_rollback")[0] == 0.0
+    row = good.to_dict()
+    assert row["p_rollback_low"] == 0.0

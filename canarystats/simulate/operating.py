@@ -47,6 +47,7 @@ __all__ = [
     "result_from_parts",
     "seed_from_rng",
     "simulate_chunk",
+    "wilson_interval",
 ]
 
 #: Rollouts per chunk of :func:`operating_characteristics`; each chunk draws from
@@ -71,16 +72,28 @@ def _z(confidence_level: float) -> float:
 def _wilson_arrays(
     successes: NDArray[np.float64], n: int, confidence_level: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Wilson score intervals of ``successes`` out of ``n`` (elementwise)."""
+    """Wilson score intervals of ``successes`` out of ``n`` (elementwise).
+
+    The lower end ``(k + z²/2 - z sqrt(k (n - k) / n + z²/4)) / (n + z²)`` is
+    computed in its rationalised form ``k² / (n (k + z²/2 + z sqrt(...)))``, which
+    has no cancellation: exactly 0 at ``k = 0``; the upper end is ``1 -`` the
+    lower end of the failures, exactly 1 at ``k = n``.
+    """
     z = _z(confidence_level)
-    p = np.asarray(successes, dtype=np.float64) / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return np.maximum(centre - half, 0.0), np.minimum(centre + half, 1.0)
+    z2 = z * z
+    k = np.asarray(successes, dtype=np.float64)
+
+    def lower(k: NDArray[np.float64]) -> NDArray[np.float64]:
+        root = z * np.sqrt(k * (n - k) / n + z2 / 4)
+        out: NDArray[np.float64] = k * k / (n * (k + z2 / 2 + root))
+        return out
+
+    return lower(k), 1.0 - lower(n - k)
 
 
-def _wilson(successes: float, n: int, confidence_level: float) -> tuple[float, float]:
-    low, high = _wilson_arrays(np.asarray(successes), n, confidence_level)
+def wilson_interval(successes: float, n: int, confidence_level: float) -> tuple[float, float]:
+    """The Wilson score interval of ``successes`` out of ``n`` (exact 0 and 1 at the ends)."""
+    low, high = _wilson_arrays(np.asarray(successes, dtype=np.float64), n, confidence_level)
     return float(low), float(high)
 
 
@@ -189,7 +202,8 @@ class OperatingCharacteristicsResult:
         z = _z(confidence_level)
         probs = {"p_promote": 1, "p_rollback": 0, "p_abort": -1}
         if name in probs:
-            return _wilson(float(np.sum(self.outcome == probs[name])), self.n, confidence_level)
+            hits = float(np.sum(self.outcome == probs[name]))
+            return wilson_interval(hits, self.n, confidence_level)
         if name in DECISION_TIME_QUANTILES:
             q = DECISION_TIME_QUANTILES[name]
             return _quantile_interval(self.decision_time, q, confidence_level)[1:]
