@@ -52,6 +52,7 @@ from typing import Any, TextIO
 import pandas as pd
 
 from canarystats.errors import DataError, PrometheusError, SpecError
+from canarystats.extras import install_hint, installed_version
 
 __all__ = ["main"]
 
@@ -82,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="canarystats",
         description="Statistics that decide canary releases (Iter8 v0.1 compatible).",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"canarystats {installed_version()}",
+        help="print the version and exit",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     rp = sub.add_parser(
@@ -331,8 +336,7 @@ def _serve(args: argparse.Namespace) -> int:
         if (exc.name or "").partition(".")[0] not in {"fastapi", "starlette", "uvicorn"}:
             raise
         print(
-            "canarystats: error: `serve` needs the service extra: "
-            "pip install 'canarystats[service]'",
+            f"canarystats: error: `serve` needs the service extra: {install_hint('service')}",
             file=sys.stderr,
         )
         return EXIT_USAGE
@@ -435,7 +439,7 @@ def _plot(args: argparse.Namespace, results: list[tuple[str, Any]]) -> int:
         from matplotlib.figure import Figure
     except ModuleNotFoundError:
         print(
-            "canarystats: error: `--plot` needs the plot extra: pip install 'canarystats[plot]'",
+            f"canarystats: error: `--plot` needs the plot extra: {install_hint('plot')}",
             file=sys.stderr,
         )
         return EXIT_USAGE

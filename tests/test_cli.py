@@ -121,3 +121,50 @@ def test_entry_point_runs_without_traceback(tmp_path: Path) -> None:
     usage = subprocess.run([*cmd, "replay", "--format", "xml"], capture_output=True, text=True, check=False)
     assert usage.returncode == 2
     assert "invalid choice" in usage.stderr
+
+
+def _cli() -> list[str]:
+    exe = shutil.which("canarystats")
+    return [exe] if exe else [sys.executable, "-m", "canarystats.cli"]
+
+
+def test_version_flag_prints_the_installed_version() -> None:
+    import importlib.metadata
+
+    done = subprocess.run([*_cli(), "--version"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"canarystats {importlib.metadata.version('canarystats')}"
+
+
+def _hint_target(hint: str, extra: str) -> str:
+    prefix, suffix = "pip install '", f"[{extra}]'"
+    assert hint.startswith(prefix)
+    assert hint.endswith(suffix)
+    return hint[len(prefix):-len(suffix)]
+
+
+def test_a_missing_extra_names_an_install_that_works(tmp_path: Path) -> None:
+    # `serve` without its extra (fastapi/uvicorn hidden from the import system): the hint names
+    # either the package (an install from an index) or a directory holding canarystats'
+    # pyproject.toml (an install from a checkout), never a package name that is not published
+    script = (
+        "import sys\n"
+        "class Hide:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.partition('.')[0] in ('uvicorn', 'fastapi'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Hide())\n"
+        "from canarystats.cli import main\n"
+        "raise SystemExit(main(['serve']))\n"
+    )
+    for cwd in (Path.cwd(), tmp_path):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              check=False, cwd=cwd)
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr
+        line = done.stderr.strip()
+        assert line.startswith("canarystats: error: `serve` needs the service extra: pip install")
+        target = _hint_target(line.split("extra: ", 1)[1], "service")
+        if target != "canarystats":
+            project = (cwd / target).resolve() / "pyproject.toml"
+            assert 'name = "canarystats"' in project.read_text()

@@ -1,6 +1,6 @@
 """An HTTP service answering as Iter8 v0.1's analytics service did.
 
-The ``service`` extra (``pip install 'canarystats[service]'``) serves
+The ``service`` extra (``pip install '.[service]'`` from a checkout) serves
 :func:`canarystats.adapters.iter8.assess` over HTTP with FastAPI, at the paths
 the Iter8 controller called, so that a controller written for Iter8 can point
 at canarystats unchanged::

@@ -51,6 +51,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from canarystats.errors import SpecError
+from canarystats.extras import install_hint
 from canarystats.simulate.operating import (
     CHUNK_SIZE,
     assessment_times,
@@ -138,7 +139,7 @@ def _optional(module: str, what: str) -> Any:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
         raise SpecError(
-            f"{what} needs {module.partition('.')[0]}: pip install 'canarystats[tune]'"
+            f"{what} needs {module.partition('.')[0]}: {install_hint('tune')}"
         ) from exc
 
 

@@ -25,6 +25,7 @@ import pandas as pd
 
 from canarystats.adapters.prometheus.parsing import QueryResult, parse_response
 from canarystats.errors import PrometheusError, PrometheusWarning, SpecError
+from canarystats.extras import install_hint
 
 __all__ = ["RETRY_STATUSES", "PrometheusClient", "epoch_seconds"]
 
@@ -130,7 +131,7 @@ class PrometheusClient:
             import httpx
         except ModuleNotFoundError:  # pragma: no cover - depends on the environment
             raise ModuleNotFoundError(
-                "PrometheusClient needs httpx: pip install 'canarystats[prometheus]'"
+                f"PrometheusClient needs httpx: {install_hint('prometheus')}"
             ) from None
         if not (isinstance(timeout, int | float) and timeout > 0 and math.isfinite(timeout)):
             raise SpecError(f"`timeout` must be a positive number of seconds, got {timeout!r}")
