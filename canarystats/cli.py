@@ -41,6 +41,7 @@ abort (``assess``).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -49,6 +50,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+import attrs
 import pandas as pd
 
 from canarystats.errors import DataError, PrometheusError, SpecError
@@ -416,6 +418,13 @@ def _assess(args: argparse.Namespace) -> int:
             observations = (
                 _read_json(args.observations, "--observations") if args.observations else None
             )
+            if observations is None and not isinstance(
+                request.get("observations") if isinstance(request, dict) else None, list | dict
+            ):
+                raise SpecError(
+                    "no observations: give `--observations FILE`, or put them in the request "
+                    "under `observations` ({'baseline': [...], 'candidate': [...]})"
+                )
             response = assess(request, observations)
         except (SpecError, DataError, OSError) as exc:
             print(f"canarystats: error: {exc}", file=sys.stderr)
@@ -593,12 +602,23 @@ def _scenario_arg(text: str) -> tuple[str | None, Any]:
     fields: dict[str, Any] = {}
     for item in text.split(","):
         key, value = _key_values(item, "--scenario")
+        if key in fields:
+            raise SpecError(f"`--scenario` gives {key!r} twice: {text!r}")
         parts = [_cli_value(v) for v in value.split(":")]
         fields[key] = parts[0] if len(parts) == 1 else parts
-    try:
-        return name, Scenario(**fields)
-    except TypeError as exc:
-        raise SpecError(f"`--scenario`: {exc}") from None
+    known = {f.name: f for f in attrs.fields(Scenario) if f.init}
+    unknown = sorted(set(fields) - set(known))
+    if unknown:
+        raise SpecError(
+            f"`--scenario` has no key {unknown[0]!r}; its keys are {sorted(known)}"
+        )
+    missing = [n for n, f in known.items() if f.default is attrs.NOTHING and n not in fields]
+    if missing:
+        raise SpecError(
+            f"`--scenario` needs {', '.join(repr(m) for m in missing)} "
+            f"(e.g. --scenario request_rate=20,mean_latency=0.15), got {text!r}"
+        )
+    return name, Scenario(**fields)
 
 
 def _scenario_args(texts: Sequence[str]) -> Any:
@@ -628,9 +648,14 @@ def _tune(args: argparse.Namespace) -> int:
             spec = _experiment_spec(args)
             scenario = _scenario_args(args.scenario)
             grid: dict[str, list[Any]] = {}
-            for item in args.grid:
+            for item in args.grid:  # a key given again adds its values
                 key, value = _key_values(item, "--grid")
-                grid[key] = [_cli_value(v) for v in value.split(",")]
+                for v in (_cli_value(v) for v in value.split(",")):
+                    if v in grid.setdefault(key, []):
+                        raise SpecError(f"`--grid` gives {key}={v} twice")
+                    grid[key].append(v)
+            if args.progress and importlib.util.find_spec("tqdm") is None:
+                raise SpecError(f"`--progress` needs tqdm: {install_hint('tune')}")
             frame = tune(
                 spec, scenario, grid, n=args.n, rng=args.seed,
                 progress=args.progress, sums_of_squares=args.sums_of_squares,

@@ -168,3 +168,65 @@ def test_a_missing_extra_names_an_install_that_works(tmp_path: Path) -> None:
         if target != "canarystats":
             project = (cwd / target).resolve() / "pyproject.toml"
             assert 'name = "canarystats"' in project.read_text()
+
+
+def test_tune_merges_repeated_grid_keys_and_refuses_a_repeated_value(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(capsys, "tune", "--scenario", "request_rate=1,mean_latency=0.1",
+                         "--grid", "tolerance=0.2", "--grid", "tolerance=0.3,0.4",
+                         "-n", "20", "--seed", "1", "--format", "csv")
+    assert code == 0, err
+    assert pd.read_csv(io.StringIO(out))["tolerance"].tolist() == [0.2, 0.3, 0.4]
+    code, _, err = run(capsys, "tune", "--scenario", "request_rate=1,mean_latency=0.1",
+                       "--grid", "tolerance=0.2", "--grid", "tolerance=0.2", "-n", "20")
+    assert code == 2
+    assert err == "canarystats: error: `--grid` gives tolerance=0.2 twice\n"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "message"),
+    [
+        ("request_rate=1", "`--scenario` needs 'mean_latency'"),
+        ("mean_latency=0.1", "`--scenario` needs 'request_rate'"),
+        ("request_rate=1,mean_latency=0.1,latncy_cv=1", "`--scenario` has no key 'latncy_cv'"),
+        ("request_rate=1,request_rate=2,mean_latency=0.1", "`--scenario` gives 'request_rate' twice"),
+    ],
+)
+def test_tune_scenario_errors_speak_of_the_command_line(
+    capsys: pytest.CaptureFixture[str], scenario: str, message: str
+) -> None:
+    code, _, err = run(capsys, "tune", "--scenario", scenario, "-n", "20")
+    assert code == 2
+    assert err.startswith(f"canarystats: error: {message}")
+    assert "__init__" not in err
+    assert err.count("\n") == 1
+
+
+def test_assess_without_observations_names_the_option(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    request = tmp_path / "request.json"
+    request.write_text('{"name": "x"}')
+    code, _, err = run(capsys, "assess", "--request", str(request))
+    assert code == 2
+    assert "`--observations FILE`" in err
+    assert "assess()" not in err
+
+
+def test_progress_without_tqdm_names_the_option_and_the_install() -> None:
+    script = (
+        "import sys, importlib.util\n"
+        "real = importlib.util.find_spec\n"
+        "importlib.util.find_spec = lambda name, *a: None if name == 'tqdm' else real(name, *a)\n"
+        "from canarystats.cli import main\n"
+        "raise SystemExit(main(['tune', '--scenario', 'request_rate=1,mean_latency=0.1',\n"
+        "                       '-n', '20', '--progress']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 2, done.stderr
+    line = done.stderr.strip()
+    assert line.startswith("canarystats: error: `--progress` needs tqdm: pip install '")
+    assert line.endswith("[tune]'")
+    assert "progress=True" not in line
