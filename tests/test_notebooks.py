@@ -88,3 +88,20 @@ def test_executes(path, tmp_path, monkeypatch):
     )
     missing = [figure for figure in QUOTED.get(path.stem, []) if figure not in text]
     assert missing == [], "the prose quotes figures the notebook no longer shows"
+
+
+def test_the_notebooks_extra_installs_what_their_readme_runs() -> None:
+    # notebooks/README.md says `jupyter lab` and `jupyter nbconvert --clear-output`: the
+    # `notebooks` extra must bring both, and the README must say how to install it
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    names = {req.split(">")[0].split("=")[0].split("[")[0] for req in extras["notebooks"]}
+    assert {"jupyterlab", "nbconvert"} <= names
+    readme = (root / "notebooks" / "README.md").read_text()
+    assert "pip install '.[notebooks]'" in readme
+    assert "jupyter lab" in readme
+    assert "jupyter nbconvert" in readme
