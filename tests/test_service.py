@@ -159,7 +159,13 @@ def test_serve_without_the_extra_says_what_to_install(
     out, err = capsys.readouterr()
     assert out == ""
     assert err.count("\n") == 1
-    assert "pip install 'canarystats[service]'" in err
+    # the hint works for this installation: the package name, or the checkout it came from
+    hint = err.strip().split("extra: ", 1)[1]
+    assert hint.startswith("pip install '")
+    assert hint.endswith("[service]'")
+    target = hint[len("pip install '"):-len("[service]'")]
+    if target != "canarystats":
+        assert 'name = "canarystats"' in (Path(target).resolve() / "pyproject.toml").read_text()
 
 
 # --------------------------------------------------------------------------------------------
