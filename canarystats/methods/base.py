@@ -12,7 +12,8 @@ data; the base owns everything else, in this order, for every method alike:
    (:meth:`Method.reads`), per version -- a NaN is missing; a count, sum or
    sample that is infinite, or negative for a non-negative metric
    (``Criterion.nonnegative``, True by default), is bad data, and so are
-   values of :data:`HUGE` (about 1.3e154) or more, whose squares overflow,
+   values of :data:`HUGE` (about 1.3e154) or more, whose squares overflow, a
+   ``sumsq`` whose product with ``count`` overflows,
    ``successes > count``, ``sumsq < sum**2 / count`` (beyond a relative
    ``1e-9``), infinite or negative bucket counts and raw samples whose number
    disagrees with ``count``;
@@ -232,10 +233,6 @@ def relevant_versions(flags: _B, delta: bool) -> _B:
     return out
 
 
-_PROBLEMS = ("infinite", "negative", "above `count`", "below `sum`**2 / `count`",
-             "disagreeing with `count`")
-
-
 def _field_flags(
     name: str, arr: NDArray[Any], obs: Observations, nonnegative: bool
 ) -> tuple[_B, list[tuple[str, _B]]]:
@@ -273,6 +270,12 @@ def _field_flags(
             below = arr < floor - SUMSQ_RTOL * np.abs(floor)
             below |= np.isinf(floor) & np.isfinite(arr)
             problems.append(("below `sum`**2 / `count`", below))
+        if name == "sumsq":
+            # `count * sumsq` is a term of every variance computed from the sums
+            problems.append(
+                ("too large", ~np.isfinite(obs.count * arr) & np.isfinite(arr)
+                 & np.isfinite(obs.count))
+            )
     return missing, problems
 
 

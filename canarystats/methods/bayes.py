@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 
 from canarystats._arrays import ARRAY_EQ, TupleResult, array_field, scalar_or_array
 from canarystats.errors import SpecError
-from canarystats.methods.base import SUMSQ_RTOL, DataReport, Evidence, Method
+from canarystats.methods.base import SUMSQ_RTOL, DataReport, Evidence, Method, relevant_versions
 from canarystats.observations import Observations
 from canarystats.registry import Options, register_method
 from canarystats.spec import Criterion, batch_param, to_param
@@ -250,8 +250,8 @@ class MeanPosteriorResult(TupleResult):
     bad : ndarray of bool, shape (*batch, 2)
         Infinite or negative sums or bucket counts, or an infinite ``loc``.
     overflow : ndarray of bool, shape (*batch, 2)
-        Sums so large that the variance's terms (``sum**2 / count``,
-        ``count * sumsq``) or the mean overflow.
+        A mean that overflows (``sum / count`` or ``value`` infinite); sums too
+        large for a variance are refused earlier, by the methods base.
     zero_variance : ndarray of bool, shape (*batch, 2)
         A variance of zero (within the rounding slack of the sums), or a
         histogram with every count in one bucket: a point-mass posterior.
@@ -303,20 +303,17 @@ def mean_posterior(criterion: Criterion, observations: Observations) -> MeanPost
             loc, scale, df = t_posterior(n, mean, var)
             bad = np.isinf(s) | np.isinf(ss) | (ss < 0)
             floor = s * s / n
-            overflow = ~np.isfinite(floor) | ~np.isfinite(n * ss)
             zero = ss - floor <= SUMSQ_RTOL * np.abs(floor)
         elif source == "buckets" and buckets is not None and bounds is not None:
             total, var = _histogram_variance(buckets, bounds)
             loc, scale, df = t_posterior(total, obs.value, var)
             bad = np.asarray(np.isinf(buckets).any(axis=-1) | (buckets < 0).any(axis=-1))
-            overflow = np.zeros(n.shape, dtype=bool)
             zero = _one_bucket(buckets)
         else:  # the criterion's scale
             sigma = batch_param("scale", options.scale, obs.batch_shape)[..., None]
             loc, scale = obs.value, sigma / np.sqrt(n)
             df = np.full(n.shape, np.inf)
             bad = np.zeros(n.shape, dtype=bool)
-            overflow = np.zeros(n.shape, dtype=bool)
             zero = np.zeros(n.shape, dtype=bool)
         loc, scale, df = (np.asarray(v, dtype=np.float64) for v in (loc, scale, df))
         # a posterior that does not exist (df <= 0: fewer than 2 samples) is judged by the
@@ -324,7 +321,7 @@ def mean_posterior(criterion: Criterion, observations: Observations) -> MeanPost
         infinite_loc = ~np.isfinite(loc) & ~np.isnan(loc)
     return MeanPosteriorResult(
         loc=loc, scale=scale, df=df, bad=np.asarray(bad | infinite_loc),
-        overflow=np.asarray(overflow | infinite_loc), zero_variance=np.asarray(zero),
+        overflow=np.asarray(infinite_loc), zero_variance=np.asarray(zero),
     )
 
 
@@ -454,7 +451,7 @@ class BayesState:
 
 #: What the method itself finds bad (the bad-data warning's words).
 _UNDEFINED_WHAT = "no posterior of the mean (fewer than 2 samples)"
-_OVERFLOW_WHAT = "`sum`/`sumsq` too large for the posterior's computation"
+_OVERFLOW_WHAT = "a mean that overflows (`sum` / `count` or `value` infinite)"
 _IMPOSSIBLE_WHAT = "counts in buckets at or below 0, which a log-normal model cannot have"
 _NAN_PROB_WHAT = "an undefined posterior probability"
 
@@ -557,8 +554,7 @@ class BayesMethod(Method):
         delta = criterion.tolerance_type == "delta"
 
         def relevant(flags: _B) -> _B:
-            out: _B = flags[..., 0] | flags[..., 1] if delta else flags[..., 1]
-            return out
+            return relevant_versions(flags, delta)
 
         post = _posterior(criterion, observations)
         prob = post.prob

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from canarystats._arrays import ARRAY_EQ, array_field
 from canarystats.errors import SpecError
-from canarystats.methods.base import DataReport, Evidence, Method, relevant_versions
+from canarystats.methods.base import DataReport, Evidence, Method
 from canarystats.observations import Observations
 from canarystats.registry import NoOptions, register_method
 from canarystats.spec import Criterion, batch_param
@@ -45,7 +45,6 @@ from canarystats.stats.classical import (
 )
 
 __all__ = [
-    "OVERFLOW_WHAT",
     "ClassicalMethod",
     "CriterionStatisticResult",
     "FixedMethod",
@@ -56,7 +55,6 @@ __all__ = [
 
 _F = NDArray[np.float64]
 _B = NDArray[np.bool_]
-_EQ = ARRAY_EQ
 
 
 # --------------------------------------------------------------------------- the statistic
@@ -76,23 +74,18 @@ class CriterionStatisticResult:
     degenerate : ndarray of bool, shape (*batch,)
         Clean slices whose standard error is zero (all samples equal, or no
         events at all): they decide nothing (an insufficient sample).
-    overflow : ndarray of bool, shape (*batch,)
-        Clean slices whose sums overflow the computation (``sum**2 / count``
-        or ``count * sumsq`` is not finite): bad data.
     valid : ndarray of bool, shape (*batch,)
         Slices whose statistic is the basis of a verdict: valid data (the
-        base's screening) that are neither degenerate nor overflowing.
+        base's screening, which also refuses sums too large for a variance) that
+        are not degenerate.
     """
 
-    statistic: _F = attrs.field(eq=_EQ)
-    df: _F = attrs.field(eq=_EQ)
-    degenerate: _B = attrs.field(eq=_EQ)
-    overflow: _B = attrs.field(eq=_EQ)
-    valid: _B = attrs.field(eq=_EQ)
+    statistic: _F = attrs.field(eq=ARRAY_EQ)
+    df: _F = attrs.field(eq=ARRAY_EQ)
+    degenerate: _B = attrs.field(eq=ARRAY_EQ)
+    valid: _B = attrs.field(eq=ARRAY_EQ)
 
 
-#: What :attr:`CriterionStatisticResult.overflow` reports (the bad-data warning's words).
-OVERFLOW_WHAT = "`sum`/`sumsq` too large for the variance's computation"
 
 
 def criterion_statistic(
@@ -115,7 +108,6 @@ def criterion_statistic(
     ratio = 1.0 + sign * tol  # a delta's null ratio
     n = observations.count
     ok = np.asarray(valid, dtype=bool)
-    overflow = np.zeros(batch, dtype=bool)
     res: FixedTestResult
     with np.errstate(all="ignore"):
         if observations.successes is not None:
@@ -130,9 +122,6 @@ def criterion_statistic(
             s, ss = observations.sum, observations.sumsq
             if s is None or ss is None:  # the base reports the absent field
                 s = ss = np.full(n.shape, np.nan)
-            # the moments' intermediate terms must be finite (1e308 overflows them)
-            big = ~np.isfinite(s * s / n) | ~np.isfinite(n * ss)
-            overflow = relevant_versions(big, delta) & ok
             m = "z" if method == "z" else "welch"
             if delta:
                 res = mean_test(n, s, ss, ratio=ratio, method=m)
@@ -141,13 +130,12 @@ def criterion_statistic(
         stat = np.broadcast_to(np.asarray(res.statistic, dtype=np.float64) * sign, batch)
         df = np.broadcast_to(np.asarray(res.df, dtype=np.float64), batch)
     # a zero standard error (all samples equal, or no events at all) decides nothing
-    degenerate = ok & ~overflow & ~np.isfinite(stat)
-    good = ok & ~overflow & ~degenerate
+    degenerate = ok & ~np.isfinite(stat)
+    good = ok & ~degenerate
     return CriterionStatisticResult(
         statistic=np.where(good, stat, np.nan),
         df=np.array(df),
         degenerate=degenerate,
-        overflow=overflow,
         valid=good,
     )
 
@@ -266,6 +254,4 @@ class FixedMethod(ClassicalMethod):
             passed=passed,
             failed=failed,
             insufficient=res.degenerate,
-            bad=res.overflow,
-            bad_what=OVERFLOW_WHAT,
         )

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from canarystats._arrays import array_field
 from canarystats.errors import CanaryStatsWarning, SpecError
 from canarystats.methods.base import DataReport, Evidence
-from canarystats.methods.fixed import OVERFLOW_WHAT, ClassicalMethod, criterion_statistic
+from canarystats.methods.fixed import ClassicalMethod, criterion_statistic
 from canarystats.observations import Observations, Verdict
 from canarystats.registry import Options, register_method
 from canarystats.spec import Criterion, batch_param
@@ -193,8 +193,7 @@ class GroupSequentialMethod(ClassicalMethod):
 
     Invalid data. Insufficient, missing and bad data follow the library's
     data policy (:mod:`canarystats.methods.base`), and so does a zero
-    standard error (INCONCLUSIVE with ``Reason.INSUFFICIENT_SAMPLE``) or sums
-    so large that the variance overflows (bad data). An assessment whose
+    standard error (INCONCLUSIVE with ``Reason.INSUFFICIENT_SAMPLE``). An assessment whose
     data are not valid is no look and leaves the state unchanged: it neither
     advances the looks nor moves the information, the statistic or the
     boundary, and it is INCONCLUSIVE with its reason for that update even
@@ -305,7 +304,5 @@ class GroupSequentialMethod(ClassicalMethod):
             passed=verdict == Verdict.PASS,
             failed=verdict == Verdict.FAIL,
             insufficient=res.degenerate,
-            bad=res.overflow,
-            bad_what=OVERFLOW_WHAT,
             warnings=tuple(found),
         )

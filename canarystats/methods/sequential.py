@@ -35,8 +35,8 @@ from numpy.typing import NDArray
 
 from canarystats._arrays import array_field
 from canarystats.errors import SpecError
-from canarystats.methods.base import SUMSQ_RTOL, DataReport, Evidence, Method
-from canarystats.methods.fixed import OVERFLOW_WHAT, check_classical_criterion
+from canarystats.methods.base import SUMSQ_RTOL, DataReport, Evidence, Method, relevant_versions
+from canarystats.methods.fixed import check_classical_criterion
 from canarystats.observations import Observations
 from canarystats.registry import Options, register_method
 from canarystats.spec import Criterion, batch_param
@@ -187,12 +187,6 @@ class SequentialState:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _relevant(flags: _B, delta: bool) -> _B:
-    """Per slice: the versions a tolerance reads (the candidate; for a delta both) flagged."""
-    out: _B = flags[..., 0] | flags[..., 1] if delta else flags[..., 1]
-    return out
 
 
 def _kind(criterion: Criterion, observations: Observations) -> str:
@@ -381,8 +375,7 @@ class SequentialMethod(Method):
     totals that decrease against the state (``count``, and ``successes`` of a
     rate: a counter reset) are bad data and leave the state as it was; a zero
     sample variance of a mean is INCONCLUSIVE with
-    ``Reason.INSUFFICIENT_SAMPLE`` (it would collapse the running bounds); sums
-    so large that the variance overflows are bad data. Counter metrics (a
+    ``Reason.INSUFFICIENT_SAMPLE`` (it would collapse the running bounds). Counter metrics (a
     cumulative count against a threshold is an observed fact, not an
     estimate) are refused. A FAIL aborts when ``stop_on_failure`` is set. The
     verdicts hold at any stopping time (``anytime_valid``).
@@ -474,10 +467,10 @@ class SequentialMethod(Method):
         else:
             total = count
         # slices whose relevant data are clean, sufficient or not (only valid ones decide)
-        clean = ~report.bad & ~report.missing & ~_relevant(~_present(obs, kind), delta)
+        clean = ~report.bad & ~report.missing & ~relevant_versions(~_present(obs, kind), delta)
         # cumulative observations never decrease (a NaN state compares False)
         down = (count < state.count) | ((total < state.total) if kind == "rate" else False)
-        decreasing = clean & _relevant(down, delta)
+        decreasing = clean & relevant_versions(down, delta)
         clean &= ~decreasing
         ok = report.valid & clean
         need = np.maximum(
@@ -493,19 +486,14 @@ class SequentialMethod(Method):
 
         sumsq = None
         insufficient = None
-        overflow = None
         if kind == "mean":
             raw = obs.sumsq if obs.sum is not None else None
             sumsq = np.where(keep, raw, 0.0) if raw is not None else np.zeros(count.shape)
             centred = sumsq - safe_t * safe_t / safe_n
             # a zero sample variance (within the rounding of the sums) decides nothing
             flat_v = ~(centred > SUMSQ_RTOL * np.abs(sumsq))
-            insufficient = ok & _relevant(flat_v, delta)
-            big_v = (safe_n > 0) & (
-                ~np.isfinite(safe_t * safe_t / safe_n) | ~np.isfinite(safe_n * sumsq)
-            )
-            overflow = ok & _relevant(big_v, delta)
-            ok = ok & ~insufficient & ~overflow
+            insufficient = ok & relevant_versions(flat_v, delta)
+            ok = ok & ~insufficient
 
         if test in ("point_process", "msprt"):
             r = 1.0 + tol if lower_better else 1.0 - tol
@@ -561,18 +549,11 @@ class SequentialMethod(Method):
             new_state = attrs.evolve(
                 state, lower=new_lower, upper=new_upper, count=new_count, total=new_total
             )
-        found = [(decreasing, DECREASING_WHAT)]
-        if overflow is not None:
-            found.insert(0, (overflow, OVERFLOW_WHAT))
-        bad = np.zeros(batch, dtype=bool)
-        for mask, _ in found:
-            bad = bad | mask
-        bad_what = "; ".join(what for mask, what in found if mask.any()) or DECREASING_WHAT
         return Evidence(
             state=new_state,
             passed=np.asarray(good & ~worse),
             failed=np.asarray(worse & ~good),
-            bad=bad,
-            bad_what=bad_what,
+            bad=decreasing,
+            bad_what=DECREASING_WHAT,
             insufficient=insufficient,
         )

@@ -60,7 +60,6 @@ __all__ = [
 
 
 _F = NDArray[np.float64]
-_ARRAY_EQ = ARRAY_EQ
 
 
 def _check_options(alternative: str, method: str, methods: tuple[str, ...]) -> None:
@@ -296,8 +295,8 @@ class RestrictedMLEResult(TupleResult):
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("baseline", "candidate")
 
-    baseline: _F = attrs.field(eq=_ARRAY_EQ)
-    candidate: _F = attrs.field(eq=_ARRAY_EQ)
+    baseline: _F = attrs.field(eq=ARRAY_EQ)
+    candidate: _F = attrs.field(eq=ARRAY_EQ)
 
 
 def restricted_mle(x0: _F, n0: _F, x1: _F, n1: _F, ratio: _F) -> RestrictedMLEResult:

@@ -47,7 +47,6 @@ __all__ = [
 ]
 
 _F = NDArray[np.float64]
-_ARRAY_EQ = ARRAY_EQ
 
 
 @attrs.frozen(kw_only=True)
@@ -63,8 +62,8 @@ class ConfidenceSequenceResult(TupleResult):
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("lower", "upper")
 
-    lower: Any = attrs.field(eq=_ARRAY_EQ)
-    upper: Any = attrs.field(eq=_ARRAY_EQ)
+    lower: Any = attrs.field(eq=ARRAY_EQ)
+    upper: Any = attrs.field(eq=ARRAY_EQ)
 
 
 # --------------------------------------------------------------------------- mean

@@ -54,7 +54,6 @@ _F = NDArray[np.float64]
 #: resolution).
 BISECTION_STEPS = 64
 
-_ARRAY_EQ = ARRAY_EQ
 
 
 # --------------------------------------------------------------------------- normal mixture
@@ -262,9 +261,9 @@ class MsprtTwoSampleResult(TupleResult):
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("log_lambda", "lower", "upper")
 
-    log_lambda: Any = attrs.field(eq=_ARRAY_EQ)
-    lower: Any = attrs.field(eq=_ARRAY_EQ)
-    upper: Any = attrs.field(eq=_ARRAY_EQ)
+    log_lambda: Any = attrs.field(eq=ARRAY_EQ)
+    lower: Any = attrs.field(eq=ARRAY_EQ)
+    upper: Any = attrs.field(eq=ARRAY_EQ)
 
 
 def msprt_two_sample(

@@ -32,7 +32,6 @@ __all__ = [
 ]
 
 _F = NDArray[np.float64]
-_ARRAY_EQ = ARRAY_EQ
 
 #: The ``bound`` choices of :func:`quantile_ranks`: "beta" (one quantile) and "dkw"
 #: (every quantile at once).
@@ -53,8 +52,8 @@ class QuantileRanksResult(TupleResult):
 
     _tuple_fields: ClassVar[tuple[str, ...]] = ("k_lo", "k_up")
 
-    k_lo: Any = attrs.field(eq=_ARRAY_EQ)
-    k_up: Any = attrs.field(eq=_ARRAY_EQ)
+    k_lo: Any = attrs.field(eq=ARRAY_EQ)
+    k_up: Any = attrs.field(eq=ARRAY_EQ)
 
 
 def dkw_radius(
